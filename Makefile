@@ -1,0 +1,32 @@
+# egov-sim — the two commands a newcomer needs: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: set up and start the whole system on the embedded defaults (Ctrl-C stops it)
+run: $(STAMP)
+	$(BIN)/egov up
+
+## test: set up and run the whole test suite (PostgreSQL tests too when EGOV_TEST_POSTGRES_URL is set)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
+
+clean:
+	rm -rf .egov .pytest_cache

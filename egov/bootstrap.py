@@ -1,0 +1,68 @@
+"""Set-up before the services start: НУЦ keys, system certificates, migrations, seed data."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from shared.db import Database
+from shared.db.migrate import upgrade
+from shared.pki.ca import DevCA
+from shared.settings import CommonSettings
+from shared.topics import SystemId
+
+from . import demo
+
+#: the services that own a database, in start order
+SERVICES = ("gateway", "e_licensing", "provider_arm", "portal")
+SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM)
+
+
+def ensure_pki(settings: CommonSettings) -> DevCA:
+    """The development НУЦ, and a certificate + gateway password for every information system."""
+    ca = DevCA.load_or_create(settings.pki_dir / "ca")
+    (settings.pki_dir / "roots.pem").write_bytes(ca.roots_pem())
+    for system_id in SYSTEMS:
+        d = settings.pki_dir / "systems" / system_id
+        if not (d / "cert.pem").exists():
+            ca.issue_system(system_id).write(d)
+        pw = d / "password"
+        if not pw.exists():
+            pw.write_text(secrets.token_urlsafe(24))
+            pw.chmod(0o600)
+    demo.issue_all(ca, settings.data_dir)
+    return ca
+
+
+def migrate(settings: CommonSettings) -> None:
+    for service in SERVICES:
+        upgrade(service, settings.database_url(service))
+
+
+async def seed(settings: CommonSettings) -> None:
+    from services.gateway import registry
+    from services.portal import seed as portal_seed
+    from services.provider_arm import seed as arm_seed
+
+    creds = {}
+    for system_id in SYSTEMS:
+        d = settings.pki_dir / "systems" / system_id
+        creds[system_id] = ((d / "password").read_text().strip(), (d / "cert.pem").read_bytes())
+    for service, fn in (
+        ("gateway", lambda s: registry.seed(s, creds)),
+        ("portal", lambda s: portal_seed.seed(s, demo.APPLICANTS)),
+        ("provider_arm", lambda s: arm_seed.seed(s, demo.OPERATORS)),
+    ):
+        db = Database(settings.database_url(service))
+        try:
+            async with db.session() as s:
+                await fn(s)
+        finally:
+            await db.dispose()
+
+
+def prepare(settings: CommonSettings) -> None:
+    """Everything ``egov up`` does before it starts processes; safe to run again."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_pki(settings)
+    migrate(settings)
+    asyncio.run(seed(settings))

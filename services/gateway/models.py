@@ -1,0 +1,80 @@
+"""The gateway's own database: its registries (systems, services, routes, ACL) and messages."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import utcnow
+from shared.db.types import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class System(Base):
+    """An information system allowed to talk to the gateway (SenderInfo)."""
+
+    __tablename__ = "systems"
+
+    system_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: SHA-256 of the DER of the system certificate issued by the НУЦ
+    cert_sha256: Mapped[str] = mapped_column(String(64))
+    cert_pem: Mapped[str] = mapped_column(Text)
+
+
+class Service(Base):
+    """serviceId → the recipient system (or, when routed, the routes by routeId)."""
+
+    __tablename__ = "services"
+
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    recipient_id: Mapped[str | None] = mapped_column(ForeignKey("systems.system_id"))
+    channel: Mapped[str] = mapped_column(String(8), default="async")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Route(Base):
+    """РШЭП: for a routed service, routeId (a region) → the provider workstation there."""
+
+    __tablename__ = "routes"
+
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.service_id"), primary_key=True)
+    route_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recipient_id: Mapped[str] = mapped_column(ForeignKey("systems.system_id"))
+
+
+class Acl(Base):
+    """Deny by default: a sender may call a service only when a row says so."""
+
+    __tablename__ = "acl"
+
+    sender_id: Mapped[str] = mapped_column(ForeignKey("systems.system_id"), primary_key=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.service_id"), primary_key=True)
+
+
+class Message(Base):
+    """An accepted message: the countersigned envelope and its delivery state."""
+
+    __tablename__ = "messages"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    correlation_id: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    message_type: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str] = mapped_column(String(64))
+    recipient_id: Mapped[str] = mapped_column(String(64), index=True)
+    envelope: Mapped[dict] = mapped_column(JSON)
+    size: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    status_message: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    error: Mapped[dict | None] = mapped_column(JSON)

@@ -1,0 +1,69 @@
+"""The gateway's registries as the embedded system seeds them (``egov up``).
+
+Systems authenticate with senderId + password and sign with the system certificate the
+development НУЦ issued them; services name their recipient (or are routed by region, as the
+regional gateways РШЭП route to the provider workstations); the ACL is deny-by-default.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import hash_password
+from shared.topics import ServiceId, SystemId
+
+from .models import Acl, Route, Service, System
+
+SYSTEMS = {
+    SystemId.PORTAL: "Портал электронного правительства (ПЭП)",
+    SystemId.E_LICENSING: "ИС ГБД «Е-лицензирование»",
+    SystemId.PROVIDER_ARM: "АРМ услугодателя (АРМ РШЭП / ИС АРМ ГБД ЕЛ)",
+}
+
+SERVICES = {
+    ServiceId.ELICENSE_SUBMIT: ("Приём заявления в ИС ГБД ЕЛ", SystemId.E_LICENSING),
+    ServiceId.ARM_PROCESS: ("Передача заявления в АРМ услугодателя региона", None),
+    ServiceId.ELICENSE_RESULT: ("Статусы и результат услуги в ИС ГБД ЕЛ", SystemId.E_LICENSING),
+    ServiceId.PORTAL_NOTIFY: ("Статусы и результат в личный кабинет", SystemId.PORTAL),
+}
+
+#: РШЭП routes of ARM_PROCESS: region → provider workstation
+ROUTES = {region: SystemId.PROVIDER_ARM for region in ("almaty", "mangistau", "zhambyl", "aktobe")}
+
+ACL = [
+    (SystemId.PORTAL, ServiceId.ELICENSE_SUBMIT),
+    (SystemId.E_LICENSING, ServiceId.ARM_PROCESS),
+    (SystemId.E_LICENSING, ServiceId.PORTAL_NOTIFY),
+    (SystemId.PROVIDER_ARM, ServiceId.ELICENSE_RESULT),
+]
+
+
+def cert_sha256(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+async def seed(session: AsyncSession, credentials: dict[str, tuple[str, bytes]]) -> None:
+    """Insert what is missing; ``credentials`` maps system id → (password, certificate PEM)."""
+    for system_id, title in SYSTEMS.items():
+        password, cert_pem = credentials[system_id]
+        row = await session.get(System, system_id)
+        if row is None:
+            row = System(system_id=system_id, title=title)
+            session.add(row)
+        row.password_hash = hash_password(password)
+        row.cert_pem = cert_pem.decode()
+        row.cert_sha256 = cert_sha256(x509.load_pem_x509_certificate(cert_pem))
+    await session.flush()
+    for service_id, (title, recipient) in SERVICES.items():
+        if await session.get(Service, service_id) is None:
+            session.add(Service(service_id=service_id, title=title, recipient_id=recipient, channel="async", enabled=True))
+    await session.flush()
+    for route_id, recipient in ROUTES.items():
+        if await session.get(Route, (ServiceId.ARM_PROCESS, route_id)) is None:
+            session.add(Route(service_id=ServiceId.ARM_PROCESS, route_id=route_id, recipient_id=recipient))
+    for sender, service in ACL:
+        if await session.get(Acl, (sender, service)) is None:
+            session.add(Acl(sender_id=sender, service_id=service))

@@ -1,0 +1,90 @@
+"""JSON forms of the ШЭП channel types (REFERENCE.md §1)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SenderInfo(BaseModel):
+    senderId: str
+    password: str | None = None
+
+
+class Property(BaseModel):
+    key: str
+    value: str
+
+
+class MessageInfo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    messageId: str | None = None
+    correlationId: str | None = None
+    serviceId: str
+    messageType: Literal["REQUEST", "NOTIFICATION", "UPDATE", "RESPONSE"]
+    routeId: str | None = None
+    messageDate: str | None = None
+    sender: SenderInfo
+    properties: list[Property] = Field(default_factory=list)
+    sessionId: str | None = None
+
+
+class MessageData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    data: Any
+
+
+class SendMessageRequest(BaseModel):
+    """sendMessage: the envelope signed by the sender's system certificate."""
+
+    messageInfo: MessageInfo
+    messageData: MessageData
+    signature: str = Field(description="base64 DER CMS, detached, over JCS({messageInfo minus sender.password, messageData})")
+
+
+class SendMessageResponse(BaseModel):
+    messageId: str
+    correlationId: str
+    responseDate: str
+
+
+class ErrorInfo(BaseModel):
+    errorCode: str
+    errorMessage: str | None = None
+    errorData: Any = None
+    errorDate: str | None = None
+    subError: "ErrorInfo | None" = None
+    sessionId: str | None = None
+
+
+class DeliveryStatus(BaseModel):
+    receiveStatus: Literal["DELIVERED", "NOT_DELIVERED"]
+    statusDate: str | None = None
+    resendMessage: bool = False
+    error: ErrorInfo | None = None
+
+
+class DeliveryNotification(BaseModel):
+    """sendDeliveryNotification: the recipient confirms (or refuses) a delivered message."""
+
+    messageId: str | None = None
+    serviceId: str
+    sender: SenderInfo
+    deliveryStatus: DeliveryStatus
+
+
+class MessageStatusInfo(BaseModel):
+    statusCode: str
+    statusMessage: str | None = None
+    statusDate: str | None = None
+
+
+class MessageStatusResponse(BaseModel):
+    messageId: str
+    correlationId: str
+    messageState: Literal["ON_DELIVERY", "DELIVERED", "NOT_DELIVERED", "DELIVERY_STOPPED"]
+    status: MessageStatusInfo
+    attempts: int
+    error: ErrorInfo | None = None

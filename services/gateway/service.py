@@ -1,0 +1,121 @@
+"""What the gateway does with each call: authenticate, check, record, hand to delivery."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import envelope
+from shared.auth import verify_password
+from shared.db import utcnow
+from shared.errors import ApiError
+from shared.pki.cms import SignatureError
+from shared.signing import Signer, TrustStore
+from shared.topics import MessageState, SystemId
+
+from .models import Acl, Message, Route, Service, System
+from .registry import cert_sha256
+from .schemas import DeliveryNotification, SendMessageRequest
+
+
+async def authenticate(session: AsyncSession, sender_id: str, password: str | None) -> System:
+    system = await session.get(System, sender_id)
+    if system is None:
+        raise ApiError("SENDER_UNKNOWN", detail=sender_id)
+    if not password or not verify_password(system.password_hash, password):
+        raise ApiError("SENDER_AUTH_FAILED", detail=sender_id)
+    return system
+
+
+async def accept(
+    session: AsyncSession, req: SendMessageRequest, *, channel: str, trust: TrustStore, signer: Signer
+) -> Message:
+    """sendMessage. Checks in X-Road's order after the sender is known and its signature good:
+    unknown service → wrong channel → access denied → service disabled → no route."""
+    info = req.messageInfo
+    system = await authenticate(session, info.sender.senderId, info.sender.password)
+    env = req.model_dump(mode="json")
+    try:
+        report = envelope.verify_sender(env, trust)
+    except SignatureError as exc:
+        raise ApiError("SENDER_SIGNATURE_INVALID", detail=exc.code)
+    if cert_sha256(report.signer_cert) != system.cert_sha256:
+        raise ApiError("SENDER_SIGNATURE_INVALID", detail="not the system certificate registered for the sender")
+
+    service = await session.get(Service, info.serviceId)
+    if service is None:
+        raise ApiError("SERVICE_NOT_FOUND", detail=info.serviceId)
+    if service.channel != channel:
+        raise ApiError("WRONG_CHANNEL", detail=f"{info.serviceId} is {service.channel}")
+    if await session.get(Acl, (system.system_id, service.service_id)) is None:
+        raise ApiError("ACCESS_DENIED", detail=f"{system.system_id} → {service.service_id}")
+    if not service.enabled:
+        raise ApiError("SERVICE_DISABLED", detail=service.service_id)
+    recipient = service.recipient_id
+    if recipient is None:
+        route = await session.get(Route, (service.service_id, info.routeId or ""))
+        if route is None:
+            raise ApiError("ROUTE_NOT_FOUND", detail=f"{service.service_id} / {info.routeId}")
+        recipient = route.recipient_id
+
+    message_id = info.messageId or envelope.new_id()
+    existing = await session.get(Message, message_id)
+    if existing is not None:
+        if existing.sender_id != system.system_id:
+            raise ApiError("ENVELOPE_INVALID", detail="messageId already used by another sender")
+        return existing  # the same message sent again: accepted once
+    delivery_info = {
+        "messageId": message_id,
+        "correlationId": info.correlationId or message_id,
+        "gatewayId": SystemId.GATEWAY,
+        "recipientId": recipient,
+        "receivedAt": envelope.now_iso(),
+    }
+    delivered = envelope.countersign(env, delivery_info, signer)
+    message = Message(
+        message_id=message_id,
+        correlation_id=delivery_info["correlationId"],
+        service_id=service.service_id,
+        message_type=info.messageType,
+        sender_id=system.system_id,
+        recipient_id=recipient,
+        envelope=delivered,
+        size=len(json.dumps(delivered)),
+        state=MessageState.ON_DELIVERY,
+        received_at=utcnow(),
+        attempts=0,
+    )
+    session.add(message)
+    return message
+
+
+async def notify_delivery(session: AsyncSession, message_id: str, note: DeliveryNotification) -> Message:
+    """sendDeliveryNotification: only the recipient may confirm its message."""
+    system = await authenticate(session, note.sender.senderId, note.sender.password)
+    message = await session.get(Message, message_id)
+    if message is None or message.recipient_id != system.system_id:
+        raise ApiError("MESSAGE_NOT_FOUND", detail=message_id)
+    status = note.deliveryStatus
+    if message.state in (MessageState.ON_DELIVERY, MessageState.DELIVERY_STOPPED):
+        message.state = status.receiveStatus
+        message.delivered_at = utcnow()
+        message.error = status.error.model_dump(mode="json") if status.error else None
+        message.status_message = "confirmed by the recipient"
+    return message
+
+
+async def message_status(session: AsyncSession, message_id: str, system_id: str, password: str) -> dict:
+    """getMessageStatus, for the sender or the recipient of the message."""
+    system = await authenticate(session, system_id, password)
+    m = await session.get(Message, message_id)
+    if m is None or system.system_id not in (m.sender_id, m.recipient_id):
+        raise ApiError("MESSAGE_NOT_FOUND", detail=message_id)
+    when = m.delivered_at or m.last_attempt_at or m.received_at
+    return {
+        "messageId": m.message_id,
+        "correlationId": m.correlation_id,
+        "messageState": m.state,
+        "status": {"statusCode": m.state, "statusMessage": m.status_message, "statusDate": when.isoformat()},
+        "attempts": m.attempts,
+        "error": m.error,
+    }

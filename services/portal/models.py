@@ -1,0 +1,117 @@
+"""The portal's own database: users, payments, attachments, requests and their timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared.db import utcnow
+from shared.db.types import UtcDateTime
+from shared.messaging.models import InboxMixin, OutboxMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    iin_bin: Mapped[str] = mapped_column(String(12), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3))  # IIN or BIN
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Payment(Base):
+    """A payment through the ПШЭП imitation."""
+
+    __tablename__ = "payments"
+
+    payment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    iin_bin: Mapped[str] = mapped_column(ForeignKey("users.iin_bin"), index=True)
+    service_code: Mapped[str] = mapped_column(String(8))
+    region: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # PAID
+    #: the request that used this payment (one payment pays for one request)
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    attachment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(ForeignKey("users.iin_bin"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Request(Base):
+    """An applicant's signed request and where it stands."""
+
+    __tablename__ = "requests"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    iin_bin: Mapped[str] = mapped_column(ForeignKey("users.iin_bin"), index=True)
+    service_code: Mapped[str] = mapped_column(String(8))
+    region: Mapped[str] = mapped_column(String(32))
+    subtype: Mapped[str] = mapped_column(String(32))
+    document: Mapped[dict] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    application_number: Mapped[str | None] = mapped_column(String(32))
+    expected_result_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    #: the signed result {kind, document, signature} once it arrived and its signature held
+    result: Mapped[dict | None] = mapped_column(JSON)
+    #: why an arrived result is not shown (its signature did not hold), as an error code
+    result_rejected: Mapped[str | None] = mapped_column(String(64))
+
+    events: Mapped[list["RequestEvent"]] = relationship(order_by="RequestEvent.id", lazy="selectin")
+
+
+class RequestEvent(Base):
+    """The timeline of a request: each status and provider step with its time and actor."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("requests.request_id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str | None] = mapped_column(String(128))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    iin_bin: Mapped[str] = mapped_column(ForeignKey("users.iin_bin"), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(36))
+    text_ru: Mapped[str] = mapped_column(Text)
+    text_kk: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OutboxMessage(OutboxMixin, Base):
+    pass
+
+
+class InboxMessage(InboxMixin, Base):
+    pass

@@ -1,0 +1,114 @@
+"""The applicant's requests: submit, list, view with the timeline, fetch the signed result."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request as HttpRequest
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.calendar import ALMATY
+from shared.db import utcnow
+from shared.errors import ApiError
+
+from . import catalogue, submission
+from .deps import current_user, session
+from .models import Notification, Request, User
+
+router = APIRouter(prefix="/api/v1", tags=["requests"])
+
+
+class SubmitIn(BaseModel):
+    document: dict[str, Any]
+    signature: str
+
+
+class SubmitOut(BaseModel):
+    request_id: str
+    status: str
+    expected_result_at: datetime
+
+
+@router.get("/services", tags=["catalogue"])
+async def services() -> list[dict]:
+    """The catalogue: code, titles, fee, required documents, the form's JSON Schema with an
+    example, and the regional variants with their provider and deadlines."""
+    return [e.public() for e in catalogue.CATALOGUE.values()]
+
+
+@router.post("/requests", status_code=202, response_model=SubmitOut)
+async def submit(
+    body: SubmitIn, request: HttpRequest, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")
+) -> SubmitOut:
+    """Submit a document signed with the applicant's ЭЦП (detached CMS over its JCS bytes).
+    Refusals: 403 IIN_BIN_NOT_OWNER, 402 PAYMENT_NOT_FOUND, 422 ECP_*, 409 DUPLICATE_REQUEST,
+    422 FORM_INVALID / DOCUMENTS_INCOMPLETE / SERVICE_UNKNOWN — each with its diagram step."""
+    rt = request.app.state.rt
+    req = await submission.submit(s, user=user, document=body.document, signature=body.signature,
+                                  trust=rt.trust, outbox=rt.outbox, now=utcnow())
+    return SubmitOut(request_id=req.request_id, status=req.status,
+                     expected_result_at=req.expected_result_at.astimezone(ALMATY))
+
+
+def _view(r: Request, *, full: bool) -> dict:
+    out = {
+        "request_id": r.request_id,
+        "service_code": r.service_code,
+        "region": r.region,
+        "subtype": r.subtype,
+        "status": r.status,
+        "application_number": r.application_number,
+        "created_at": r.created_at.astimezone(ALMATY).isoformat(),
+        "expected_result_at": r.expected_result_at.astimezone(ALMATY).isoformat(),
+        "result_ready": r.result is not None,
+    }
+    if full:
+        out["timeline"] = [
+            {"at": e.at.astimezone(ALMATY).isoformat(), "status": e.status, "step": e.step,
+             "actor": e.actor, "note": e.note}
+            for e in r.events
+        ]
+        out["result_rejected"] = r.result_rejected
+        out["document"] = r.document
+    return out
+
+
+async def _own(s: AsyncSession, request_id: str, user: User) -> Request:
+    r = await s.get(Request, request_id)
+    if r is None or r.iin_bin != user.iin_bin:  # another applicant's request does not exist for you
+        raise ApiError("NOT_FOUND")
+    return r
+
+
+@router.get("/requests")
+async def list_requests(user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+    rows = await s.scalars(select(Request).where(Request.iin_bin == user.iin_bin).order_by(Request.created_at.desc()))
+    return [_view(r, full=False) for r in rows]
+
+
+@router.get("/requests/{request_id}")
+async def get_request(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> dict:
+    """Status, the timeline of steps with times and actors, the expected result time."""
+    return _view(await _own(s, request_id, user), full=True)
+
+
+@router.get("/requests/{request_id}/result")
+async def get_result(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> dict:
+    """The signed result ``{kind, document, signature}``: 404 RESULT_NOT_READY until it arrived;
+    422 ECP_NO_SIGNING_RIGHT (or another ECP_* code) if its signature did not hold."""
+    r = await _own(s, request_id, user)
+    if r.result_rejected:
+        raise ApiError(r.result_rejected, step=catalogue.find(r.service_code, r.region)[1].steps["result"])
+    if r.result is None:
+        raise ApiError("RESULT_NOT_READY")
+    return r.result
+
+
+@router.get("/notifications")
+async def notifications(user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+    rows = await s.scalars(select(Notification).where(Notification.iin_bin == user.iin_bin)
+                           .order_by(Notification.id.desc()).limit(200))
+    return [{"id": n.id, "request_id": n.request_id, "text_ru": n.text_ru, "text_kk": n.text_kk,
+             "created_at": n.created_at.isoformat()} for n in rows]

@@ -1,0 +1,56 @@
+"""АРМ услугодателя — the provider's workstation that runs the regulated processes."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from shared.app import configure_logging, create_app
+from shared.auth import TokenIssuer, load_secret
+from shared.db import utcnow
+from shared.errors import ApiError
+from shared.messaging.runtime import SystemRuntime
+from shared.topics import ServiceId, SystemId
+
+from . import engine
+from .models import InboxMessage, OutboxMessage
+from .router import router
+from .settings import ProviderArmSettings
+
+
+def build(settings: ProviderArmSettings | None = None) -> SystemRuntime:
+    settings = settings or ProviderArmSettings()
+    rt = SystemRuntime(SystemId.PROVIDER_ARM, settings, outbox_model=OutboxMessage, inbox_model=InboxMessage,
+                       handler=None)
+
+    async def handle(s, env: dict) -> None:
+        if env["messageInfo"]["serviceId"] != ServiceId.ARM_PROCESS:
+            raise ApiError("SERVICE_NOT_FOUND", detail=env["messageInfo"]["serviceId"])
+        await engine.open_case(s, rt, env["messageData"]["data"], utcnow())
+
+    rt.consumer.handler = handle
+    return rt
+
+
+@asynccontextmanager
+async def lifespan(app):
+    rt = build()
+    configure_logging(rt.settings.log_level)
+    app.state.rt = rt
+    app.state.tokens = TokenIssuer(load_secret(rt.settings.data_dir / "secrets" / "provider_arm.key"),
+                                   "provider_arm", rt.settings.provider_arm_token_ttl_seconds)
+    app.state.health_checks = rt.health_checks()
+    rt.start()
+    try:
+        yield
+    finally:
+        await rt.stop()
+
+
+app = create_app(
+    "provider_arm",
+    title="АРМ услугодателя — provider workstation (egov-sim)",
+    description="Clerks, heads and specialists of the provider work through the steps of the regulation: "
+    "each step is a task for a role with its time limit; the head signs the result with the "
+    "organisation's ЭЦП; the signed result goes back through the gateway.",
+    lifespan=lifespan,
+)
+app.include_router(router)

@@ -1,0 +1,120 @@
+"""The operators' API: log in, see the tasks of one's roles, complete them; the processes."""
+from __future__ import annotations
+
+import base64
+from typing import Any, AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import verify_password
+from shared.calendar import ALMATY
+from shared.db import utcnow
+from shared.envelope import canonical
+from shared.errors import ApiError
+
+from . import engine, processes
+from .models import Case, Operator, Task
+
+router = APIRouter(prefix="/api/v1")
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.rt.db.session() as s:
+        yield s
+
+
+async def current_operator(request: Request, token: str | None = Depends(oauth2),
+                           s: AsyncSession = Depends(session, scope="function")) -> Operator:
+    claims = request.app.state.tokens.decode(token) if token else None
+    op = await s.get(Operator, claims["sub"]) if claims else None
+    if op is None:
+        raise ApiError("AUTH_REQUIRED")
+    return op
+
+
+@router.post("/auth/token", tags=["auth"])
+async def token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
+                s: AsyncSession = Depends(session, scope="function")) -> dict:
+    """Operators log in (OAuth2 password form). 401 AUTH_FAILED."""
+    op = await s.get(Operator, form.username)
+    if op is None or not verify_password(op.password_hash, form.password):
+        raise ApiError("AUTH_FAILED", step=None)
+    return request.app.state.tokens.issue(op.username, roles=op.roles, provider_bin=op.provider_bin)
+
+
+def _iso(dt) -> str | None:
+    return dt.astimezone(ALMATY).isoformat() if dt else None
+
+
+def _task_view(t: Task, c: Case, *, full: bool) -> dict:
+    step = processes.all_processes()[c.process_id].step(t.step_key)
+    out = {
+        "task_id": t.id, "status": t.status, "role": t.role, "assignee": t.assignee,
+        "step": {"no": step.no, "key": step.key, "title_ru": step.title_ru, "cite": step.cite, "action": step.action},
+        "application": {"number": c.application_number, "request_id": c.request_id, "process_id": c.process_id,
+                        "applicant": c.applicant_iin_bin, "deadline_at": _iso(c.deadline_at), "outcome": c.outcome},
+        "created_at": _iso(t.created_at), "due_at": _iso(t.due_at),
+        "allowed_decisions": [d.name for d in step.decisions],
+    }
+    if full:
+        out["application"].update(document=c.document, signature=c.signature, attachments=c.attachments)
+        if step.action == "sign_result" and c.draft_result:
+            out["draft_result"] = c.draft_result
+            out["draft_result_jcs_b64"] = base64.b64encode(canonical(c.draft_result)).decode()
+    return out
+
+
+@router.get("/tasks", tags=["tasks"])
+async def tasks(op: Operator = Depends(current_operator), s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+    """The caller's open tasks: those of the caller's roles at the caller's provider that are
+    not assigned to someone else."""
+    rows = (await s.execute(
+        select(Task, Case).join(Case, Case.id == Task.case_id)
+        .where(Task.status == "OPEN", Task.role.in_(op.roles), Case.provider_bin == op.provider_bin)
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+    )).all()
+    return [_task_view(t, c, full=False) for t, c in rows if engine.may_act(op, t, c)]
+
+
+async def _task(s: AsyncSession, task_id: int, op: Operator) -> tuple[Task, Case]:
+    t = await s.get(Task, task_id)
+    c = await s.get(Case, t.case_id) if t else None
+    if t is None or c.provider_bin != op.provider_bin:
+        raise ApiError("NOT_FOUND")
+    return t, c
+
+
+@router.get("/tasks/{task_id}", tags=["tasks"])
+async def task(task_id: int, op: Operator = Depends(current_operator), s: AsyncSession = Depends(session, scope="function")) -> dict:
+    """The task with the application; a signing step also carries the draft result and its JCS bytes."""
+    t, c = await _task(s, task_id, op)
+    return _task_view(t, c, full=True)
+
+
+class CompleteIn(BaseModel):
+    decision: str
+    comment: str | None = None
+    data: dict[str, Any] | None = None
+    signature: str | None = None
+
+
+@router.post("/tasks/{task_id}/complete", tags=["tasks"])
+async def complete(task_id: int, body: CompleteIn, request: Request, op: Operator = Depends(current_operator),
+                   s: AsyncSession = Depends(session, scope="function")) -> dict:
+    """Complete with a decision. Refusals: 403 FORBIDDEN_ROLE, 409 TASK_NOT_OPEN, 422
+    DECISION_NOT_ALLOWED / TASK_DATA_INVALID / SIGNATURE_REQUIRED / ECP_*."""
+    t, _ = await _task(s, task_id, op)
+    nxt = await engine.complete(s, request.app.state.rt, task=t, operator=op, decision=body.decision,
+                                comment=body.comment, data=body.data, signature=body.signature, now=utcnow())
+    return {"task_id": t.id, "status": t.status, "decision": t.decision, "next_task_id": nxt.id if nxt else None}
+
+
+@router.get("/processes", tags=["processes"])
+async def list_processes() -> list[dict]:
+    """The process definitions: id, service code, region, title, steps with roles and limits."""
+    return [p.public() for p in processes.all_processes().values()]

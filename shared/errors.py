@@ -1,0 +1,189 @@
+"""The one catalogue of error codes, and the error body of API.md.
+
+Every refusal anywhere in the system is an :class:`ApiError` with a code from
+:data:`CATALOGUE`. The body is always::
+
+    {"error": {"code", "message_ru", "message_kk", "step", "trace_id"}}
+
+``step`` names the diagram box of the regulation where the refusal happened
+("process 2", "condition 3", ...), when there is one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    status: int
+    message_ru: str
+    message_kk: str
+    step: str | None = None
+
+
+CATALOGUE: dict[str, ErrorSpec] = {
+    # --- generic ---------------------------------------------------------------
+    "VALIDATION_ERROR": ErrorSpec(422, "Запрос не соответствует формату", "Сұрау форматқа сәйкес келмейді"),
+    "NOT_FOUND": ErrorSpec(404, "Не найдено", "Табылмады"),
+    "METHOD_NOT_ALLOWED": ErrorSpec(405, "Метод не поддерживается", "Әдіс қолдау көрсетілмейді"),
+    "INTERNAL_ERROR": ErrorSpec(500, "Внутренняя ошибка сервиса", "Сервистің ішкі қатесі"),
+    "UNAVAILABLE": ErrorSpec(503, "Сервис временно недоступен", "Сервис уақытша қолжетімсіз"),
+    # --- authentication and ownership (portal flow "condition 1" / "process 2") -----
+    "AUTH_FAILED": ErrorSpec(
+        401, "Неверный ИИН/БИН или пароль", "ЖСН/БСН немесе құпиясөз қате", "process 2"
+    ),
+    "AUTH_REQUIRED": ErrorSpec(401, "Требуется авторизация", "Авторизация қажет", "process 1"),
+    "AUTH_LOCKED": ErrorSpec(
+        429,
+        "Вход временно заблокирован после неудачных попыток",
+        "Сәтсіз әрекеттерден кейін кіру уақытша бұғатталды",
+        "process 2",
+    ),
+    "FORBIDDEN_ROLE": ErrorSpec(
+        403, "Действие не разрешено вашей роли", "Әрекетке сіздің рөліңізге рұқсат жоқ"
+    ),
+    "IIN_BIN_INVALID": ErrorSpec(
+        422, "ИИН/БИН указан неверно (контрольный разряд)", "ЖСН/БСН қате көрсетілген (бақылау разряды)"
+    ),
+    "ALREADY_REGISTERED": ErrorSpec(
+        409, "Пользователь с таким ИИН/БИН уже зарегистрирован", "Бұл ЖСН/БСН бар пайдаланушы тіркелген"
+    ),
+    "IIN_BIN_NOT_OWNER": ErrorSpec(
+        403,
+        "Документ подан не от имени авторизованного заявителя",
+        "Құжат авторизацияланған өтініш берушінің атынан берілмеген",
+        "condition 3",
+    ),
+    # --- request submission (portal flow) -------------------------------------
+    "PAYMENT_NOT_FOUND": ErrorSpec(
+        402, "Факт оплаты не подтверждён", "Төлем фактісі расталмады", "process 5"
+    ),
+    "DUPLICATE_REQUEST": ErrorSpec(
+        409, "Такой запрос уже подан (повтор nonce)", "Мұндай сұрау бұрын берілген (nonce қайталанды)"
+    ),
+    "FORM_INVALID": ErrorSpec(
+        422, "Форма запроса заполнена неверно", "Сұрау нысаны қате толтырылған", "process 3"
+    ),
+    "DOCUMENTS_INCOMPLETE": ErrorSpec(
+        422, "Не приложены обязательные документы", "Міндетті құжаттар қоса берілмеген", "process 3"
+    ),
+    "SERVICE_UNKNOWN": ErrorSpec(
+        422, "Услуга или регион не найдены в каталоге", "Қызмет немесе өңір каталогта табылмады", "process 3"
+    ),
+    "ATTACHMENT_TOO_LARGE": ErrorSpec(
+        413, "Файл превышает допустимый размер", "Файл рұқсат етілген көлемнен асады", "process 3"
+    ),
+    "ATTACHMENT_TYPE": ErrorSpec(
+        415, "Недопустимый тип файла", "Файл түріне рұқсат жоқ", "process 3"
+    ),
+    "RESULT_NOT_READY": ErrorSpec(404, "Результат ещё не готов", "Нәтиже әлі дайын емес"),
+    # --- signatures (portal flow "condition 3" / "process 7") ------------------
+    "ECP_BAD_SIGNATURE": ErrorSpec(
+        422, "Подпись не соответствует документу", "Қолтаңба құжатқа сәйкес келмейді", "process 7"
+    ),
+    "ECP_EXPIRED": ErrorSpec(
+        422, "Срок действия сертификата ЭЦП истёк", "ЭЦҚ тіркеу куәлігінің мерзімі өтті", "process 7"
+    ),
+    "ECP_NOT_YET_VALID": ErrorSpec(
+        422, "Сертификат ЭЦП ещё не действует", "ЭЦҚ тіркеу куәлігі әлі күшіне енбеген", "process 7"
+    ),
+    "ECP_REVOKED": ErrorSpec(
+        422, "Сертификат ЭЦП отозван", "ЭЦҚ тіркеу куәлігі кері қайтарылған", "process 7"
+    ),
+    "ECP_UNTRUSTED": ErrorSpec(
+        422,
+        "Сертификат выдан не доверенным удостоверяющим центром",
+        "Тіркеу куәлігін сенімді куәландырушы орталық бермеген",
+        "process 7",
+    ),
+    "ECP_WRONG_KEY_USAGE": ErrorSpec(
+        422,
+        "Ключ не предназначен для этого действия (AUTH/SIGN)",
+        "Кілт бұл әрекетке арналмаған (AUTH/SIGN)",
+        "process 7",
+    ),
+    "ECP_IIN_MISMATCH": ErrorSpec(
+        422,
+        "ИИН/БИН в запросе не совпадает с ИИН/БИН в сертификате",
+        "Сұраудағы ЖСН/БСН тіркеу куәлігіндегі ЖСН/БСН-мен сәйкес келмейді",
+        "process 7",
+    ),
+    "ECP_MALFORMED": ErrorSpec(
+        422, "Подпись повреждена или имеет неверный формат", "Қолтаңба бүлінген немесе форматы қате", "process 7"
+    ),
+    "ECP_REVOCATION_UNKNOWN": ErrorSpec(
+        422,
+        "Не удалось проверить отзыв сертификата",
+        "Тіркеу куәлігінің кері қайтарылуын тексеру мүмкін болмады",
+        "process 7",
+    ),
+    "ECP_NO_SIGNING_RIGHT": ErrorSpec(
+        422,
+        "У подписавшего нет права подписи от имени организации",
+        "Қол қоюшының ұйым атынан қол қою құқығы жоқ",
+        "process 11",
+    ),
+    # --- provider workstation ---------------------------------------------------
+    "TASK_NOT_OPEN": ErrorSpec(409, "Задача уже выполнена", "Тапсырма орындалған"),
+    "DECISION_NOT_ALLOWED": ErrorSpec(
+        422, "Решение не предусмотрено на этом шаге", "Бұл қадамда мұндай шешім қарастырылмаған"
+    ),
+    "TASK_DATA_INVALID": ErrorSpec(422, "Не хватает данных для решения", "Шешім үшін деректер жетіспейді"),
+    "SIGNATURE_REQUIRED": ErrorSpec(
+        422, "Шаг требует подписи ЭЦП", "Қадам ЭЦҚ қолтаңбасын талап етеді"
+    ),
+    # --- gateway (ШЭП) ------------------------------------------------------------
+    "SENDER_UNKNOWN": ErrorSpec(
+        401, "Информационная система-отправитель не зарегистрирована", "Жіберуші ақпараттық жүйе тіркелмеген"
+    ),
+    "SENDER_AUTH_FAILED": ErrorSpec(
+        401, "Неверный пароль системы-отправителя", "Жіберуші жүйенің құпиясөзі қате"
+    ),
+    "SENDER_SIGNATURE_INVALID": ErrorSpec(
+        401, "Подпись системы-отправителя не подтверждена", "Жіберуші жүйенің қолтаңбасы расталмады"
+    ),
+    "SERVICE_NOT_FOUND": ErrorSpec(404, "Сервис не зарегистрирован в ШЭП", "Сервис ЭҮШ-те тіркелмеген"),
+    "WRONG_CHANNEL": ErrorSpec(400, "Сервис не поддерживает этот канал", "Сервис бұл арнаны қолдамайды"),
+    "ACCESS_DENIED": ErrorSpec(
+        403, "Системе не предоставлен доступ к сервису", "Жүйеге сервиске қол жеткізу берілмеген"
+    ),
+    "SERVICE_DISABLED": ErrorSpec(503, "Сервис отключён", "Сервис өшірілген"),
+    "ROUTE_NOT_FOUND": ErrorSpec(
+        404, "Маршрут (РШЭП) для сообщения не найден", "Хабарламаның бағыты (ЭҮӨШ) табылмады"
+    ),
+    "MESSAGE_NOT_FOUND": ErrorSpec(404, "Сообщение не найдено", "Хабарлама табылмады"),
+    "ENVELOPE_INVALID": ErrorSpec(422, "Конверт сообщения неверен", "Хабарлама конверті қате"),
+}
+
+
+class ApiError(Exception):
+    """A refusal with a stable code. Raise it anywhere; the app turns it into the body."""
+
+    def __init__(self, code: str, *, step: str | None = None, detail: str | None = None):
+        if code not in CATALOGUE:
+            raise KeyError(f"error code {code!r} is not in the catalogue")
+        self.code = code
+        self.spec = CATALOGUE[code]
+        self.step = step if step is not None else self.spec.step
+        self.detail = detail
+        super().__init__(f"{code}: {detail or self.spec.message_ru}")
+
+    @property
+    def status(self) -> int:
+        return self.spec.status
+
+    def body(self, trace_id: str | None = None) -> dict:
+        return error_body(self.code, step=self.step, trace_id=trace_id)
+
+
+def error_body(code: str, *, step: str | None = None, trace_id: str | None = None) -> dict:
+    spec = CATALOGUE[code]
+    return {
+        "error": {
+            "code": code,
+            "message_ru": spec.message_ru,
+            "message_kk": spec.message_kk,
+            "step": step if step is not None else spec.step,
+            "trace_id": trace_id,
+        }
+    }

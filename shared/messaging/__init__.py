@@ -1,0 +1,1 @@
+"""Transactional outbox (sending through the gateway) and idempotent inbox (consuming from Kafka)."""

@@ -1,0 +1,54 @@
+"""Settings shared by every service (pydantic-settings, prefix ``EGOV_``).
+
+Each service adds its own settings class (``services/<name>/settings.py``) on top of
+:class:`CommonSettings`, with the prefix ``EGOV_<SERVICE>_`` for what only it uses.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {
+    "portal": 8001,
+    "gateway": 8002,
+    "e_licensing": 8003,
+    "provider_arm": 8004,
+    "nca": 8005,
+    "registries": 8006,
+}
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EGOV_", extra="ignore")
+
+    #: where SQLite files, the development CA and demo keys live
+    data_dir: Path = Path(".egov")
+    #: Kafka bootstrap servers (the embedded Tansu broker by default)
+    broker: str = "127.0.0.1:9092"
+    #: "sqlite" (embedded default) or a PostgreSQL server URL such as
+    #: ``postgresql+asyncpg://postgres@127.0.0.1:5432`` — each service then uses its own
+    #: database ``<db_prefix><service>`` on that server
+    db_server: str = "sqlite"
+    db_prefix: str = "egov_"
+    host: str = "127.0.0.1"
+    gateway_url: str = "http://127.0.0.1:8002"
+    #: seconds between outbox relay polls (the relay is also woken on commit)
+    outbox_poll_seconds: float = 0.5
+    #: the gateway re-produces a message not confirmed within this many seconds
+    redelivery_seconds: float = 5.0
+    log_level: str = "INFO"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    def database_url(self, service: str) -> str:
+        if self.db_server == "sqlite":
+            return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+        return f"{self.db_server.rstrip('/')}/{self.db_prefix}{service}"
+
+    def system_credentials(self, system_id: str) -> tuple[Path, Path]:
+        """Key and certificate of an information system, issued by the development CA."""
+        d = self.pki_dir / "systems" / system_id
+        return d / "key.pem", d / "cert.pem"

@@ -1,0 +1,68 @@
+"""The whole system as real processes — broker, gateway, e_licensing, provider_arm, portal —
+on SQLite and, when EGOV_TEST_POSTGRES_URL is set, on PostgreSQL (databases made and dropped
+by the fixture)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+
+import pytest
+
+from egov.bootstrap import SERVICES, prepare
+from egov.launcher import Stack
+from shared.db.migrate import drop_database
+from shared.pki.ca import DevCA
+from shared.settings import CommonSettings
+
+from .flow import Client
+
+PG_URL = os.environ.get("EGOV_TEST_POSTGRES_URL")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def system(request, tmp_path_factory):
+    backend = request.param
+    if backend == "postgresql" and not PG_URL:
+        pytest.skip("EGOV_TEST_POSTGRES_URL is not set")
+    data_dir = tmp_path_factory.mktemp(f"egov-{backend}")
+    settings = CommonSettings(
+        data_dir=data_dir,
+        broker=f"127.0.0.1:{free_port()}",
+        db_server="sqlite" if backend == "sqlite" else PG_URL,
+        db_prefix=f"egov_t{uuid.uuid4().hex[:8]}_",
+        redelivery_seconds=2.0,
+        outbox_poll_seconds=0.3,
+    )
+    ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")}
+    prepare(settings)
+    stack = Stack(settings, ports=ports)
+    try:
+        stack.start_all()
+        stack.wait_healthy(90)
+        yield SystemUnderTest(stack, settings)
+    finally:
+        stack.stop_all()
+        if backend == "postgresql":
+            async def drop():
+                for service in SERVICES:
+                    await drop_database(settings.database_url(service))
+            asyncio.run(drop())
+
+
+class SystemUnderTest:
+    def __init__(self, stack: Stack, settings: CommonSettings):
+        self.stack = stack
+        self.settings = settings
+        self.client = Client({name: stack.url(name) for name in stack.ports}, settings.data_dir)
+        self.ca = DevCA.load_or_create(settings.pki_dir / "ca")
+
+    def url(self, service: str) -> str:
+        return self.stack.url(service)
