@@ -7,6 +7,8 @@ the signer has a signing right at the provider of the request's region.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
@@ -44,7 +46,8 @@ def make_handler(trust):
             status = _accept_result(req, data["result"], trust)
             if req.result_rejected:
                 note = f"Результат не принят: подпись не подтверждена ({req.result_rejected})"
-        s.add(RequestEvent(request_id=req.request_id, at=now, status=status, step=data.get("step"),
+        at = datetime.fromisoformat(data["at"]) if data.get("at") else now
+        s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.get("step"),
                            actor=data.get("actor"), note=note))
         if RANK.get(status, -1) > RANK[req.status]:
             req.status = status

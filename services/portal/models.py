@@ -81,11 +81,14 @@ class Request(Base):
     #: why an arrived result is not shown (its signature did not hold), as an error code
     result_rejected: Mapped[str | None] = mapped_column(String(64))
 
-    events: Mapped[list["RequestEvent"]] = relationship(order_by="RequestEvent.id", lazy="selectin")
+    events: Mapped[list["RequestEvent"]] = relationship(
+        order_by=lambda: (RequestEvent.at, RequestEvent.id), lazy="selectin"
+    )
 
 
 class RequestEvent(Base):
-    """The timeline of a request: each status and provider step with its time and actor."""
+    """The timeline of a request: each status and provider step with the time it happened
+    (told by the system where it happened) and its actor."""
 
     __tablename__ = "request_events"
 

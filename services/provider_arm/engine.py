@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.calendar import CALENDAR
+from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.pki.certinfo import has_signing_right
@@ -31,9 +32,11 @@ def _due(now: datetime, step: Step) -> datetime | None:
 
 
 def _tell_registry(s: AsyncSession, rt, case: Case, message_type: str = MessageType.NOTIFICATION, **data) -> None:
+    """Tell ИС ГБД ЕЛ (and through it the portal) what happened to the case, and when."""
     rt.outbox.enqueue(s, service_id=ServiceId.ELICENSE_RESULT, message_type=message_type,
                       correlation_id=case.request_id,
-                      data={"request_id": case.request_id, "application_number": case.application_number, **data})
+                      data={"request_id": case.request_id, "application_number": case.application_number,
+                            "at": utcnow().isoformat(), **data})
 
 
 async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:

@@ -24,6 +24,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -47,8 +48,17 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # SQLAlchemy, not the driver, starts transactions (see _sqlite_begin_immediate)
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_begin_immediate(conn) -> None:
+    """Take SQLite's write lock when a transaction starts. A deferred transaction that reads
+    and then writes fails at once with "database is locked" when another connection wrote in
+    between; an immediate one waits (busy timeout) for its turn instead."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
