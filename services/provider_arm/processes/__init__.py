@@ -2,20 +2,72 @@
 
 A definition lists numbered steps with the role that performs each, its time limit, the
 regulation paragraph it comes from, and the decisions allowed (each naming the next step).
-Steps with an ``action`` do something besides deciding: ``assign`` (the head's resolution
-names the executor), ``prepare_result`` (the draft result is made), ``sign_result`` (the
-operator's CMS over the draft is required and checked), ``deliver_result`` (the signed
-result goes back through the gateway).
+``no`` is the number of the procedure in the seed regulation; when the regulation describes
+one procedure that the engine has to run as two steps (e.g. "the executor checks the documents
+and prepares the result or a reasoned refusal"), both steps keep the seed's number.
+
+Steps with an ``action`` do something besides deciding (see ACTIONS):
+
+* ``assign`` — the head's resolution names the executor (``assign_role``);
+* ``prepare_result`` — the draft result (or, when the case was refused, the reasoned refusal) is made;
+* ``sign_result`` — the operator's CMS over the draft is required and checked;
+* ``deliver_result`` — the signed result goes back through the gateway; the case closes;
+* ``inspection`` — an outside body (S1 Mangistau: Transport Control Inspection) checks the applicant
+  against the qualification requirements and returns an act: conforms / does not conform;
+* ``schedule_testing`` — (S6) the executor draws up the testing schedule and the notifications;
+* ``notify_testing`` — (S6) the signed notifications of date and place are sent to the applicants;
+* ``hold_testing`` — (S6) the testing is held at the scheduled time; passed / failed.
+
+The last four are not run by the engine yet: they are data for the diagrams and the future engine.
+
+Schema additions beyond the first (S2 Almaty) definition, all optional:
+
+* top level ``subtypes = [{ key, title_ru }, ...]`` — kinds of request with different limits
+  (issue / re-issue / duplicate …); the first one is the default;
+* top level ``[deadlines.by_subtype.<key>]`` with ``result`` / ``refusal`` — per-subtype deadlines;
+* step ``limits_by_subtype = { <subtype> = { amount, unit }, ... }`` — see ``Step.limit_for``;
+* step ``limits_by_channel = { con = {...}, portal = {...} }`` — when the regulation gives different
+  times for the ЦОН (paper, courier) and the portal (personal cabinet) channels;
+* step ``skip_day_of_receipt = true`` — "the day of receipt is not counted" (Aktobe S3–S5);
+* step ``only_for_subtypes = [...]`` and ``skip_to = "<step>"`` — a step that other subtypes skip
+  (they go to ``skip_to``, by default the step its first non-refusal decision leads to);
+* step ``deputy_allowed = true`` — "the head, or in his absence his deputy" (Zhambyl);
+* decision ``title_ru`` — how the decision reads on the diagram.
+
+A refusal decision is always named ``refuse`` with ``outcome = "refusal"`` (the engine looks the
+reasons up under that name) and must come before the step that prepares the result, so that the
+draft made there is the reasoned refusal.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-ACTIONS = {None, "assign", "prepare_result", "sign_result", "deliver_result"}
+ACTIONS = {
+    None, "assign", "prepare_result", "sign_result", "deliver_result",
+    "inspection", "schedule_testing", "notify_testing", "hold_testing",
+}
 UNITS = {"minutes", "hours", "working_days"}
+OUTCOMES = {None, "refusal"}
+CHANNELS = {"con", "portal"}
+
+#: who performs steps, with the regulations' own words
+ROLES: dict[str, str] = {
+    "clerk": "сотрудник канцелярии услугодателя",
+    "head": "руководитель услугодателя",
+    "deputy_head": "заместитель руководителя услугодателя",
+    "department_head": "руководитель отдела услугодателя",
+    "specialist": "специалист услугодателя (отдела)",
+    "executor": "ответственный исполнитель услугодателя",
+    "inspection": "Инспекция транспортного контроля",
+}
+
+CITE_RE = re.compile(r"^п\. \d+( пп\. \d+\))?")
+
+Limit = tuple[int, str]
 
 
 @dataclass(frozen=True)
@@ -24,6 +76,13 @@ class Decision:
     next: str | None = None
     outcome: str | None = None
     comment_required: bool = False
+    title_ru: str | None = None
+
+
+@dataclass(frozen=True)
+class Subtype:
+    key: str
+    title_ru: str
 
 
 @dataclass(frozen=True)
@@ -34,13 +93,34 @@ class Step:
     title_ru: str
     cite: str
     decisions: tuple[Decision, ...]
-    limit: tuple[int, str] | None = None
+    limit: Limit | None = None
     action: str | None = None
     assigned: bool = False
     assign_role: str | None = None
+    skip_day_of_receipt: bool = False
+    deputy_allowed: bool = False
+    limits_by_subtype: tuple[tuple[str, Limit], ...] = ()
+    limits_by_channel: tuple[tuple[str, Limit], ...] = ()
+    only_for_subtypes: tuple[str, ...] = ()
+    skip_to: str | None = None
 
     def decision(self, name: str) -> Decision | None:
         return next((d for d in self.decisions if d.name == name), None)
+
+    def limit_for(self, subtype: str | None = None, channel: str | None = None) -> Limit | None:
+        """The time limit for a request of this subtype (and channel), falling back to ``limit``."""
+        if channel is not None:
+            by_channel = dict(self.limits_by_channel)
+            if channel in by_channel:
+                return by_channel[channel]
+        if subtype is not None:
+            by_subtype = dict(self.limits_by_subtype)
+            if subtype in by_subtype:
+                return by_subtype[subtype]
+        return self.limit
+
+    def applies_to(self, subtype: str | None) -> bool:
+        return not self.only_for_subtypes or subtype is None or subtype in self.only_for_subtypes
 
 
 @dataclass(frozen=True)
@@ -55,9 +135,11 @@ class Process:
     result_kind: str
     result_title_ru: str
     number_prefix: str
-    result_deadline: tuple[int, str]
-    refusal_deadline: tuple[int, str]
+    result_deadline: Limit
+    refusal_deadline: Limit
     steps: tuple[Step, ...] = field(default_factory=tuple)
+    subtypes: tuple[Subtype, ...] = ()
+    deadlines_by_subtype: tuple[tuple[str, tuple[Limit, Limit]], ...] = ()
 
     def step(self, key: str) -> Step:
         return next(s for s in self.steps if s.key == key)
@@ -66,49 +148,169 @@ class Process:
     def first(self) -> Step:
         return self.steps[0]
 
+    @property
+    def default_subtype(self) -> str | None:
+        return self.subtypes[0].key if self.subtypes else None
+
+    def deadlines_for(self, subtype: str | None) -> tuple[Limit, Limit]:
+        """(result deadline, refusal deadline) for a subtype, falling back to the process's."""
+        return dict(self.deadlines_by_subtype).get(subtype, (self.result_deadline, self.refusal_deadline))
+
+    def route(self, step_key: str, decision: str, subtype: str | None = None) -> Step | None:
+        """The step a decision leads to for a request of ``subtype``, skipping steps not for it."""
+        chosen = self.step(step_key).decision(decision)
+        if chosen is None:
+            raise KeyError(f"{self.id}: step {step_key} has no decision {decision}")
+        nxt = self.step(chosen.next) if chosen.next else None
+        while nxt is not None and not nxt.applies_to(subtype):
+            nxt = self.step(_skip_target(nxt))
+        return nxt
+
     def public(self) -> dict:
         return {
             "id": self.id, "service_code": self.service_code, "region": self.region, "title_ru": self.title_ru,
             "title_kk": self.title_kk, "source": self.source,
             "deadlines": {"result": self.result_deadline, "refusal": self.refusal_deadline},
+            "subtypes": [{"key": t.key, "title_ru": t.title_ru,
+                          "deadlines": dict(zip(("result", "refusal"), self.deadlines_for(t.key)))}
+                         for t in self.subtypes],
             "steps": [
                 {"no": s.no, "key": s.key, "role": s.role, "title_ru": s.title_ru, "cite": s.cite,
                  "limit": {"amount": s.limit[0], "unit": s.limit[1]} if s.limit else None, "action": s.action,
+                 "skip_day_of_receipt": s.skip_day_of_receipt, "deputy_allowed": s.deputy_allowed,
+                 "limits_by_subtype": {k: {"amount": v[0], "unit": v[1]} for k, v in s.limits_by_subtype},
+                 "limits_by_channel": {k: {"amount": v[0], "unit": v[1]} for k, v in s.limits_by_channel},
+                 "only_for_subtypes": list(s.only_for_subtypes),
                  "decisions": [d.__dict__ for d in s.decisions]}
                 for s in self.steps
             ],
         }
 
 
-def _limit(raw: dict | None) -> tuple[int, str] | None:
+def _skip_target(step: Step) -> str:
+    if step.skip_to:
+        return step.skip_to
+    return next(d.next for d in step.decisions if d.outcome is None and d.next)
+
+
+def _limit(raw: dict | None) -> Limit | None:
     if not raw:
         return None
     if raw["unit"] not in UNITS:
         raise ValueError(f"unknown unit {raw['unit']}")
+    if int(raw["amount"]) <= 0:
+        raise ValueError(f"a limit must be positive: {raw}")
     return int(raw["amount"]), raw["unit"]
+
+
+def _limits(raw: dict | None) -> tuple[tuple[str, Limit], ...]:
+    return tuple((k, _limit(v)) for k, v in (raw or {}).items())
+
+
+def _step(s: dict) -> Step:
+    return Step(
+        no=s["no"], key=s["key"], role=s["role"], title_ru=s["title_ru"], cite=s["cite"],
+        decisions=tuple(Decision(**d) for d in s["decisions"]), limit=_limit(s.get("limit")),
+        action=s.get("action"), assigned=s.get("assigned", False), assign_role=s.get("assign_role"),
+        skip_day_of_receipt=s.get("skip_day_of_receipt", False), deputy_allowed=s.get("deputy_allowed", False),
+        limits_by_subtype=_limits(s.get("limits_by_subtype")), limits_by_channel=_limits(s.get("limits_by_channel")),
+        only_for_subtypes=tuple(s.get("only_for_subtypes", ())), skip_to=s.get("skip_to"),
+    )
 
 
 def load(path: Path) -> Process:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    steps = tuple(
-        Step(no=s["no"], key=s["key"], role=s["role"], title_ru=s["title_ru"], cite=s["cite"],
-             decisions=tuple(Decision(**d) for d in s["decisions"]), limit=_limit(s.get("limit")),
-             action=s.get("action"), assigned=s.get("assigned", False), assign_role=s.get("assign_role"))
-        for s in raw["steps"]
-    )
+    steps = tuple(_step(s) for s in raw["steps"])
+    deadlines = raw["deadlines"]
     p = Process(id=raw["id"], service_code=raw["service_code"], region=raw["region"], provider=raw["provider"],
                 title_ru=raw["title_ru"], title_kk=raw["title_kk"], source=raw["source"],
                 result_kind=raw["result_kind"], result_title_ru=raw["result_title_ru"],
-                number_prefix=raw["number_prefix"], result_deadline=_limit(raw["deadlines"]["result"]),
-                refusal_deadline=_limit(raw["deadlines"]["refusal"]), steps=steps)
-    keys = {s.key for s in steps}
-    for s in steps:
+                number_prefix=raw["number_prefix"], result_deadline=_limit(deadlines["result"]),
+                refusal_deadline=_limit(deadlines["refusal"]), steps=steps,
+                subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
+                deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))
+                                           for k, v in deadlines.get("by_subtype", {}).items()))
+    validate(p)
+    return p
+
+
+def validate(p: Process) -> None:
+    """Raise ValueError when a definition is inconsistent."""
+    def fail(msg: str) -> None:
+        raise ValueError(f"{p.id}: {msg}")
+
+    keys = [s.key for s in p.steps]
+    if len(set(keys)) != len(keys):
+        fail("step keys repeat")
+    subtypes = {t.key for t in p.subtypes}
+    if len(subtypes) != len(p.subtypes):
+        fail("subtype keys repeat")
+    for k, _ in p.deadlines_by_subtype:
+        if k not in subtypes:
+            fail(f"deadlines for unknown subtype {k}")
+    if p.first.only_for_subtypes:
+        fail("the first step must apply to every subtype")
+    prev_no = 0
+    for s in p.steps:
+        where = f"step {s.key}"
+        if s.no < prev_no:
+            fail(f"{where}: steps out of order ({s.no} after {prev_no})")
+        prev_no = s.no
         if s.action not in ACTIONS:
-            raise ValueError(f"{p.id}: step {s.key}: unknown action {s.action}")
+            fail(f"{where}: unknown action {s.action}")
+        if s.role not in ROLES:
+            fail(f"{where}: unknown role {s.role}")
+        if s.action == "assign" and s.assign_role not in ROLES:
+            fail(f"{where}: assign_role must be one of {sorted(ROLES)}")
+        if not CITE_RE.match(s.cite):
+            fail(f"{where}: cite must name a paragraph of the seed (п. N пп. M)), not {s.cite!r}")
+        if not s.decisions:
+            fail(f"{where}: no decisions")
+        for k, _ in s.limits_by_subtype:
+            if k not in subtypes:
+                fail(f"{where}: limit for unknown subtype {k}")
+        for k in s.only_for_subtypes:
+            if k not in subtypes:
+                fail(f"{where}: only_for_subtypes names unknown subtype {k}")
+        for k, _ in s.limits_by_channel:
+            if k not in CHANNELS:
+                fail(f"{where}: limit for unknown channel {k}")
+        if s.skip_to is not None and s.skip_to not in keys:
+            fail(f"{where}: skip_to leads to unknown step {s.skip_to}")
+        if s.only_for_subtypes:
+            _skip_target(s)  # raises StopIteration when nowhere to go
         for d in s.decisions:
             if d.next is not None and d.next not in keys:
-                raise ValueError(f"{p.id}: step {s.key}: decision {d.name} leads to unknown step {d.next}")
-    return p
+                fail(f"{where}: decision {d.name} leads to unknown step {d.next}")
+            if d.next is None and s.action != "deliver_result":
+                fail(f"{where}: decision {d.name} ends the process outside a deliver_result step")
+            if d.outcome not in OUTCOMES:
+                fail(f"{where}: decision {d.name}: unknown outcome {d.outcome}")
+            if d.outcome == "refusal":
+                if d.name != "refuse" or not d.comment_required:
+                    fail(f"{where}: a refusal decision is named 'refuse' and requires a comment")
+                if s.action in {"prepare_result", "sign_result", "deliver_result"}:
+                    fail(f"{where}: a refusal must be decided before the result is prepared")
+                if not _reaches(p, d.next, "prepare_result"):
+                    fail(f"{where}: refusal leads nowhere a reasoned refusal is prepared")
+    unreachable = set(keys) - _reachable(p, p.first.key)
+    if unreachable:
+        fail(f"steps never reached: {sorted(unreachable)}")
+
+
+def _reachable(p: Process, start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        k = todo.pop()
+        if k in seen:
+            continue
+        seen.add(k)
+        todo.extend(d.next for d in p.step(k).decisions if d.next)
+    return seen
+
+
+def _reaches(p: Process, start: str | None, action: str) -> bool:
+    return start is not None and any(p.step(k).action == action for k in _reachable(p, start))
 
 
 @cache

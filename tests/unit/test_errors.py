@@ -1,0 +1,26 @@
+"""The error catalogue and the error body of API.md."""
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import CATALOGUE, ApiError, error_body
+
+
+def test_every_code_has_both_languages_and_an_http_status():
+    for code, spec in CATALOGUE.items():
+        assert code.isupper() and " " not in code
+        assert spec.message_ru and spec.message_kk and spec.message_ru != spec.message_kk
+        assert 400 <= spec.status < 600
+
+
+def test_body_shape_and_step():
+    body = ApiError("ECP_IIN_MISMATCH", step="process 4").body("t-1")
+    assert body == {"error": {"code": "ECP_IIN_MISMATCH", "message_ru": CATALOGUE["ECP_IIN_MISMATCH"].message_ru,
+                              "message_kk": CATALOGUE["ECP_IIN_MISMATCH"].message_kk, "step": "process 4",
+                              "trace_id": "t-1"}}
+    assert error_body("AUTH_FAILED")["error"]["step"] == "process 2"  # the catalogue's default step
+
+
+def test_unknown_code_is_a_programming_error():
+    with pytest.raises(KeyError):
+        ApiError("NO_SUCH_CODE")
