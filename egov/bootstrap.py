@@ -13,13 +13,13 @@ from shared.topics import SystemId
 from . import demo
 
 #: the services that own a database, in start order
-SERVICES = ("gateway", "e_licensing", "provider_arm", "portal")
+SERVICES = ("nca", "gateway", "e_licensing", "provider_arm", "portal")
 SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM)
 
 
 def ensure_pki(settings: CommonSettings) -> DevCA:
     """The development НУЦ, and a certificate + gateway password for every information system."""
-    ca = DevCA.load_or_create(settings.pki_dir / "ca")
+    ca = DevCA.load_or_create(settings.pki_dir / "ca", base_url=settings.nca_url)
     (settings.pki_dir / "roots.pem").write_bytes(ca.roots_pem())
     for system_id in SYSTEMS:
         d = settings.pki_dir / "systems" / system_id

@@ -48,7 +48,7 @@ def up() -> None:
         stack.start_all()
         stack.wait_healthy(60)
         console.print(f"broker      {settings.broker} (Tansu, Kafka protocol, in memory)")
-        for service in ("portal", "gateway", "e_licensing", "provider_arm"):
+        for service in ("portal", "gateway", "e_licensing", "provider_arm", "nca"):
             console.print(f"{service:<12}{stack.url(service)}   docs: {stack.url(service)}/docs")
         console.print("demo logins: [bold]egov demo accounts[/bold]   — Ctrl-C stops everything")
         while not stopping:
@@ -122,6 +122,22 @@ def pki_issue(
     console.print(f"wrote {out}/key.pem, cert.pem, chain.pem")
 
 
+@pki_app.command("revoke")
+def pki_revoke(
+    cert: Path = typer.Option(..., "--cert", exists=True, dir_okay=False),
+    reason: str = typer.Option("unspecified", help="keyCompromise|cessationOfOperation|superseded|"
+                               "affiliationChanged|unspecified"),
+) -> None:
+    """Revoke a certificate of the development НУЦ (OCSP and CRL answer `revoked` from now on;
+    works with the nca stopped)."""
+    from services.nca.cli import revoke
+
+    try:
+        _print_json(revoke(CommonSettings(), cert, reason))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc))
+
+
 @pki_app.command("roots")
 def pki_roots(out: Path = typer.Option(..., help="file for the trust anchors (PEM)")) -> None:
     """Write the НУЦ trust anchors (what `openssl cms -verify -CAfile` needs)."""
@@ -150,7 +166,8 @@ def sign(file: Path, key: Path = typer.Option(...), cert: Path = typer.Option(..
 
 @app.command()
 def verify(file: Path, signature: str = typer.Option(..., help="base64 CMS, or @FILE"),
-           usage: str = typer.Option("sign", help="sign | auth | any")) -> None:
+           usage: str = typer.Option("sign", help="sign | auth | any"),
+           revocation: bool = typer.Option(True, help="check OCSP/CRL at the НУЦ (fails closed)")) -> None:
     """Verify a CMS over the JCS bytes of FILE.json against the НУЦ roots; print the report."""
     from shared.envelope import canonical
     from shared.errors import ApiError
@@ -160,7 +177,7 @@ def verify(file: Path, signature: str = typer.Option(..., help="base64 CMS, or @
     settings = CommonSettings()
     _ca()
     try:
-        report = TrustStore.from_pki_dir(settings.pki_dir).verify(
+        report = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=revocation).verify(
             sig, canonical(json.loads(file.read_text(encoding="utf-8"))), usage=None if usage == "any" else usage)
         _print_json(report.to_dict())
     except ApiError as exc:

@@ -5,6 +5,7 @@ start the broker in the middle of a request.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import httpx
 
+from shared.messaging.broker import ensure_topics
 from shared.settings import DEFAULT_PORTS, CommonSettings
 
-from .bootstrap import SERVICES
+from .bootstrap import SERVICES, SYSTEMS
 
 
 def broker_binary() -> str:
@@ -51,6 +53,8 @@ class Stack:
             "EGOV_DB_SERVER": self.settings.db_server,
             "EGOV_DB_PREFIX": self.settings.db_prefix,
             "EGOV_GATEWAY_URL": self.url("gateway"),
+            "EGOV_NCA_URL": self.url("nca"),
+            "EGOV_CHECK_REVOCATION": "true" if self.settings.check_revocation else "false",
             "EGOV_REDELIVERY_SECONDS": str(self.settings.redelivery_seconds),
             "EGOV_OUTBOX_POLL_SECONDS": str(self.settings.outbox_poll_seconds),
             "EGOV_LOG_LEVEL": self.settings.log_level,
@@ -69,6 +73,7 @@ class Stack:
         url = f"tcp://{host}:{port}"
         self._spawn("broker", [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url])
         _wait_port(host, int(port), 15)
+        asyncio.run(ensure_topics(self.settings.broker, SYSTEMS))
 
     def stop(self, name: str, *, kill: bool = False) -> None:
         p = self.procs.pop(name, None)

@@ -33,6 +33,10 @@ class CommonSettings(BaseSettings):
     db_prefix: str = "egov_"
     host: str = "127.0.0.1"
     gateway_url: str = "http://127.0.0.1:8002"
+    #: the НУЦ's base URL: written into every certificate issued (OCSP, CRL, CA issuers)
+    nca_url: str = "http://127.0.0.1:8005"
+    #: check every signer's certificate by OCSP (CRL as fallback); fail closed when neither answers
+    check_revocation: bool = True
     #: seconds between outbox relay polls (the relay is also woken on commit)
     outbox_poll_seconds: float = 0.5
     #: the gateway re-produces a message not confirmed within this many seconds

@@ -8,6 +8,7 @@ from pathlib import Path
 from cryptography import x509
 
 from shared.pki.cms import VerifyReport, sign_detached, verify_detached
+from shared.pki.revocation import RevocationChecker
 
 
 @dataclass
@@ -34,18 +35,21 @@ class Signer:
 
 @dataclass
 class TrustStore:
-    """The trust anchors (development НУЦ roots) and known intermediates."""
+    """The trust anchors (development НУЦ roots), known intermediates, and — when given — the
+    revocation check (OCSP with CRL fallback, fail closed) every verification goes through."""
 
     roots: list[x509.Certificate]
     intermediates: list[x509.Certificate] = field(default_factory=list)
+    revocation: RevocationChecker | None = None
 
     @classmethod
-    def from_pki_dir(cls, pki_dir: Path) -> "TrustStore":
+    def from_pki_dir(cls, pki_dir: Path, *, check_revocation: bool = True) -> "TrustStore":
         roots = x509.load_pem_x509_certificates((pki_dir / "ca" / "root.pem").read_bytes())
         inter_file = pki_dir / "ca" / "issuing.pem"
         inter = x509.load_pem_x509_certificates(inter_file.read_bytes()) if inter_file.exists() else []
-        return cls(roots=roots, intermediates=inter)
+        return cls(roots=roots, intermediates=inter, revocation=RevocationChecker(roots) if check_revocation else None)
 
     def verify(self, signature: str | bytes, data: bytes, *, usage: str | None = "sign") -> VerifyReport:
         """Raises ``SignatureError`` (with an ``ECP_*`` code) unless the signature is good."""
-        return verify_detached(signature, data, self.roots, intermediates=self.intermediates, usage=usage)
+        return verify_detached(signature, data, self.roots, intermediates=self.intermediates, usage=usage,
+                               revocation_checker=self.revocation)

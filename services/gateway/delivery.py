@@ -17,9 +17,10 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import or_, select
 
 from shared.db import Database, utcnow
+from shared.messaging.broker import ensure_topics
 from shared.topics import Header, MessageState, deliver_topic
 
-from .models import Message
+from .models import Message, System
 
 log = structlog.get_logger("delivery")
 
@@ -42,6 +43,7 @@ class DeliveryRelay:
         while True:
             try:
                 if self.producer is None:
+                    await ensure_topics(self.bootstrap, await self._recipients())
                     producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", request_timeout_ms=10000)
                     await producer.start()
                     self.producer = producer
@@ -58,6 +60,10 @@ class DeliveryRelay:
             except asyncio.TimeoutError:
                 pass
             self.wakeup.clear()
+
+    async def _recipients(self) -> list[str]:
+        async with self.db.session() as s:
+            return list(await s.scalars(select(System.system_id)))
 
     async def deliver_due(self) -> None:
         while True:

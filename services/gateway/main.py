@@ -30,7 +30,7 @@ def build(settings: GatewaySettings | None = None) -> Gateway:
     return Gateway(
         settings=settings,
         db=db,
-        trust=TrustStore.from_pki_dir(settings.pki_dir),
+        trust=TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation),
         signer=Signer.from_dir(settings.pki_dir / "systems" / SystemId.GATEWAY),
         relay=DeliveryRelay(
             db,

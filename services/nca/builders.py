@@ -246,8 +246,7 @@ def build_timestamp_reply(tsa: TimeStampAuthority, query_der: bytes, *, serial: 
         return _ts_rejection("bad_data_format", "the query is not a TimeStampReq")
     if hash_name not in _TSA_HASHES or len(imprint["hashed_message"].native) != _TSA_HASHES[hash_name]:
         return _ts_rejection("bad_alg", f"unsupported message imprint algorithm {hash_name}")
-    req_policy = req["req_policy"].native if req["req_policy"].native is not None else None
-    if req_policy is not None and req["req_policy"].dotted != policy:
+    if req["req_policy"].native is not None and req["req_policy"].dotted != policy:
         return _ts_rejection("unaccepted_policy", f"only policy {policy} is served")
     if req["extensions"].native:
         return _ts_rejection("unaccepted_extensions", "extensions are not supported")
@@ -306,8 +305,17 @@ def build_timestamp_reply(tsa: TimeStampAuthority, query_der: bytes, *, serial: 
     return atsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
 
 
+class _RejectionResp(atsp.TimeStampResp):
+    """TimeStampResp with the token optional, as RFC 3161 §2.4.2 has it (asn1crypto requires it)."""
+
+    _fields = [
+        ("status", atsp.PKIStatusInfo),
+        ("time_stamp_token", acms.ContentInfo, {"optional": True}),
+    ]
+
+
 def _ts_rejection(fail_info: str, text: str) -> bytes:
-    return atsp.TimeStampResp({"status": {
+    return _RejectionResp({"status": {
         "status": "rejection",
         "status_string": [text],
         "fail_info": atsp.PKIFailureInfo({fail_info}),

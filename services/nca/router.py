@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Literal
 
+from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
@@ -82,8 +83,6 @@ async def crl(request: Request) -> Response:
 
 @router.get("/cert/issuing.cer", tags=["status"], summary="The issuing CA certificate (DER), AIA caIssuers")
 async def issuing_cert(request: Request) -> Response:
-    from cryptography.hazmat.primitives import serialization
-
     return Response(_nca(request).ca.issuing_cert.public_bytes(serialization.Encoding.DER),
                     media_type="application/pkix-cert")
 
@@ -111,8 +110,8 @@ async def ocsp_post(request: Request) -> Response:
 async def ocsp_get(encoded: str, request: Request) -> Response:
     """The DER request base64-encoded (URL-encoded) in the path, RFC 6960 appendix A.1."""
     try:
-        der = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_" if "-" in encoded or "_" in encoded
-                               else None)
+        url_safe = "-" in encoded or "_" in encoded
+        der = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_" if url_safe else None)
     except (binascii.Error, ValueError):
         der = b""
     return await _ocsp(request, der)

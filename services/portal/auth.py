@@ -1,6 +1,9 @@
-"""Registration and login by IIN/BIN and password (portal flow: process 1, condition 1, process 2)."""
+"""Registration, login by IIN/BIN and password, and login by ЭЦП (portal flow: process 1,
+condition 1, process 2)."""
 from __future__ import annotations
 
+import secrets
+import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
@@ -10,11 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import hash_password, verify_password
 from shared.db import utcnow
+from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.iin import validate_iin_or_bin
+from shared.pki.cms import SignatureError
 
 from .deps import session
-from .models import User
+from .models import AuthChallenge, User
+
+CHALLENGE_SECONDS = 300
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -75,3 +82,49 @@ async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
     if not ok:
         raise ApiError("AUTH_FAILED")
     return TokenOut(**request.app.state.tokens.issue(user.iin_bin, kind=user.kind))
+
+
+class ChallengeOut(BaseModel):
+    challenge_id: str
+    nonce: str
+    expires_in: int
+    sign: dict = Field(description="the JSON object to sign (CMS over its JCS bytes) with an AUTH key")
+
+
+class EcpLoginIn(BaseModel):
+    challenge_id: str
+    signature: str
+
+
+@router.post("/challenge", response_model=ChallengeOut)
+async def challenge(s: AsyncSession = Depends(session, scope="function")) -> ChallengeOut:
+    """Login by ЭЦП, step 1: a one-time challenge, valid for five minutes."""
+    now = utcnow()
+    c = AuthChallenge(challenge_id=str(uuid.uuid4()), nonce=secrets.token_urlsafe(32), created_at=now,
+                      expires_at=now + timedelta(seconds=CHALLENGE_SECONDS))
+    s.add(c)
+    return ChallengeOut(challenge_id=c.challenge_id, nonce=c.nonce, expires_in=CHALLENGE_SECONDS,
+                        sign={"challenge_id": c.challenge_id, "nonce": c.nonce})
+
+
+@router.post("/token/ecp", response_model=TokenOut)
+async def token_ecp(body: EcpLoginIn, request: Request,
+                    s: AsyncSession = Depends(session, scope="function")) -> TokenOut:
+    """Login by ЭЦП, step 2: the challenge signed with an AUTH certificate (a SIGN key is refused
+    with ECP_WRONG_KEY_USAGE). An individual's certificate opens the IIN's cabinet; an employee's
+    certificate opens the organisation's (BIN) cabinet. The account must be registered."""
+    c = await s.get(AuthChallenge, body.challenge_id)
+    now = utcnow()
+    if c is None or c.used_at is not None or c.expires_at < now:
+        raise ApiError("AUTH_FAILED", detail="unknown, used or expired challenge")
+    c.used_at = now
+    try:
+        report = request.app.state.rt.trust.verify(
+            body.signature, canonical({"challenge_id": c.challenge_id, "nonce": c.nonce}), usage="auth")
+    except SignatureError as exc:
+        raise ApiError(exc.code, step="process 2", detail=exc.detail)
+    holder = report.signer.bin or report.signer.iin
+    user = await s.get(User, holder) if holder else None
+    if user is None:
+        raise ApiError("AUTH_FAILED", detail="no registered account for the certificate's IIN/BIN")
+    return TokenOut(**request.app.state.tokens.issue(user.iin_bin, kind=user.kind, by="ecp"))

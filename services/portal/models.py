@@ -118,3 +118,15 @@ class OutboxMessage(OutboxMixin, Base):
 
 class InboxMessage(InboxMixin, Base):
     pass
+
+
+class AuthChallenge(Base):
+    """A one-time challenge for login by ЭЦП (signed with an AUTH certificate)."""
+
+    __tablename__ = "auth_challenges"
+
+    challenge_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

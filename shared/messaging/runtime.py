@@ -15,7 +15,7 @@ class SystemRuntime:
         self.system_id = system_id
         self.settings = settings
         self.db = Database(settings.database_url(system_id))
-        self.trust = TrustStore.from_pki_dir(settings.pki_dir)
+        self.trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation)
         keys = settings.pki_dir / "systems" / system_id
         self.signer = Signer.from_dir(keys)
         password = (keys / "password").read_text().strip()

@@ -33,15 +33,16 @@ def system(request, tmp_path_factory):
     if backend == "postgresql" and not PG_URL:
         pytest.skip("EGOV_TEST_POSTGRES_URL is not set")
     data_dir = tmp_path_factory.mktemp(f"egov-{backend}")
+    ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")}
     settings = CommonSettings(
         data_dir=data_dir,
         broker=f"127.0.0.1:{free_port()}",
         db_server="sqlite" if backend == "sqlite" else PG_URL,
         db_prefix=f"egov_t{uuid.uuid4().hex[:8]}_",
         redelivery_seconds=2.0,
+        nca_url=f"http://127.0.0.1:{ports['nca']}",
         outbox_poll_seconds=0.3,
     )
-    ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")}
     prepare(settings)
     stack = Stack(settings, ports=ports)
     try:
@@ -62,7 +63,7 @@ class SystemUnderTest:
         self.stack = stack
         self.settings = settings
         self.client = Client({name: stack.url(name) for name in stack.ports}, settings.data_dir)
-        self.ca = DevCA.load_or_create(settings.pki_dir / "ca")
+        self.ca = DevCA.load_or_create(settings.pki_dir / "ca", base_url=stack.url("nca"))
 
     def url(self, service: str) -> str:
         return self.stack.url(service)

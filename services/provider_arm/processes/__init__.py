@@ -250,6 +250,10 @@ def validate(p: Process) -> None:
             fail(f"deadlines for unknown subtype {k}")
     if p.first.only_for_subtypes:
         fail("the first step must apply to every subtype")
+    for s in p.steps:
+        for d in s.decisions:
+            if d.next is not None and d.next not in keys:
+                fail(f"step {s.key}: decision {d.name} leads to unknown step {d.next}")
     prev_no = 0
     for s in p.steps:
         where = f"step {s.key}"
@@ -280,8 +284,6 @@ def validate(p: Process) -> None:
         if s.only_for_subtypes:
             _skip_target(s)  # raises StopIteration when nowhere to go
         for d in s.decisions:
-            if d.next is not None and d.next not in keys:
-                fail(f"{where}: decision {d.name} leads to unknown step {d.next}")
             if d.next is None and s.action != "deliver_result":
                 fail(f"{where}: decision {d.name} ends the process outside a deliver_result step")
             if d.outcome not in OUTCOMES:
