@@ -28,5 +28,9 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
+## bench: print figures (signature verifications per second next to openssl speed, …)
+bench: $(STAMP)
+	$(BIN)/python bench/verify.py
+
 clean:
 	rm -rf .egov .pytest_cache

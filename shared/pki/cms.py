@@ -188,7 +188,7 @@ def _parse(signature: bytes | str) -> acms.SignedData:
         if info["content_type"].native != "signed_data":
             raise ValueError(f"content type is {info['content_type'].native}, not signed data")
         signed_data = info["content"]
-        signed_data.native  # parse everything now, so that later access cannot fail
+        signed_data._parse_children(recurse=True)  # parse it all now (without building .native, which is slow)
         return signed_data
     except Exception as exc:  # asn1crypto raises assorted errors on garbage
         raise SignatureError("ECP_MALFORMED", f"not a CMS SignedData: {exc}") from None
@@ -213,8 +213,9 @@ def _find_signer(si, embedded) -> tuple[object, x509.Certificate]:
     sid = si["sid"]
     for asn1_cert, cert in embedded:
         if sid.name == "issuer_and_serial_number":
+            issuer = sid.chosen["issuer"]
             if (asn1_cert.serial_number == sid.chosen["serial_number"].native
-                    and asn1_cert.issuer == sid.chosen["issuer"]):
+                    and (asn1_cert.issuer.dump() == issuer.dump() or asn1_cert.issuer == issuer)):
                 return si, cert
         elif asn1_cert.key_identifier is not None and asn1_cert.key_identifier == sid.native:
             return si, cert
