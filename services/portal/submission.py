@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.calendar import CALENDAR
 from shared.envelope import canonical
 from shared.errors import ApiError
+from shared.iin import validate_iin_or_bin
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.signing import TrustStore
@@ -65,6 +66,7 @@ async def submit(
         raise ApiError("SERVICE_UNKNOWN", detail=f"{doc.service_code}/{doc.region}")
     entry, variant = found
     steps = variant.steps
+    validate_iin_or_bin(doc.iin_bin)
 
     try:
         report = trust.verify(signature, canonical(document), usage="sign")
