@@ -153,14 +153,19 @@ def pki_show(file: Path) -> None:
 
 
 @app.command()
-def sign(file: Path, key: Path = typer.Option(...), cert: Path = typer.Option(...)) -> None:
+def sign(file: Path, key: Path = typer.Option(...), cert: Path = typer.Option(...),
+         tsa: bool = typer.Option(False, help="add a time-stamp token from the НУЦ's TSA")) -> None:
     """Print the base64 CMS (detached) over the JCS canonical bytes of FILE.json."""
     from shared.envelope import canonical
+    from shared.pki import tsp
     from shared.pki.cms import sign_detached
 
     chain = cert.parent / "chain.pem"
     der = sign_detached(canonical(json.loads(file.read_text(encoding="utf-8"))), key.read_bytes(),
                         cert.read_bytes(), chain.read_bytes() if chain.exists() else None)
+    if tsa:
+        url = CommonSettings().nca_url.rstrip("/") + "/tsa"
+        der = tsp.attach(der, tsp.request_token(url, tsp.signature_values(der)[0]))
     sys.stdout.write(base64.b64encode(der).decode() + "\n")
 
 

@@ -72,6 +72,8 @@ class SignerReport:
     signing_time: datetime | None
     sign_alg: str
     revocations: list[dict] = field(default_factory=list)
+    #: the checked time-stamp token, ``{genTime, policy, tsa, hash}``, when the signer carries one
+    timestamp: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -80,6 +82,7 @@ class SignerReport:
             "signAlg": self.sign_alg,
             "chain": [dn_string(c.subject) for c in self.chain],
             "revocations": list(self.revocations),
+            "tsp": self.timestamp,
         }
 
 
@@ -146,6 +149,10 @@ def verify_detached(
     6. ``revocation_checker(signer, issuer)``, if given, returns the revocation entries of the
        report or raises (``ECP_REVOKED`` / ``ECP_REVOCATION_UNKNOWN``); without it revocation is
        not checked and ``revocations`` stays empty.
+
+    A signer carrying a time-stamp token (unsigned attribute signatureTimeStampToken) has it
+    checked (``shared.pki.tsp.check_token``) and its chain checked at the token's genTime too;
+    the report shows it as ``timestamp``.
     """
     if usage not in ("sign", "auth", None):
         raise ValueError(f"usage must be 'sign', 'auth' or None, not {usage!r}")
@@ -167,13 +174,30 @@ def verify_detached(
         signing_time, sign_alg = _check_signature(si, cert, data)
         reports.append(SignerReport(cert, CertInfo.from_certificate(cert), [], signing_time, sign_alg))
     pool = [c for _, c in embedded] + list(intermediates)
-    for report in reports:
+    for (si, _), report in zip(signers, reports):
         report.chain = _build_chain(report.certificate, pool, trust_roots)
+        token = _timestamp_token(si)
+        if token is not None:
+            from .tsp import check_token
+
+            report.timestamp = check_token(token, si["signature"].native, trust_roots, intermediates)
+            _check_validity(report.chain, datetime.fromisoformat(report.timestamp["genTime"]))
         _check_validity(report.chain, at)
         _check_key_usage(report.certificate, usage)
         if revocation_checker is not None:
             report.revocations = list(revocation_checker(report.certificate, report.chain[1]))
     return VerifyReport(reports)
+
+
+def _timestamp_token(si) -> acms.ContentInfo | None:
+    """The signatureTimeStampToken unsigned attribute of a signer, if it carries one."""
+    attrs = si["unsigned_attrs"]
+    if isinstance(attrs, acore.Void):
+        return None
+    for attr in attrs:
+        if attr["type"].native == "signature_time_stamp_token":
+            return attr["values"][0]
+    return None
 
 
 def _parse(signature: bytes | str) -> acms.SignedData:

@@ -65,3 +65,24 @@ def test_show_reads_a_real_nca_certificate(system):
     shown = json.loads(egov(system, "pki", "show", str(FIXTURE)).stdout)
     assert shown["subject"]["iin"] == "123456789011"
     assert shown["issuer"]["commonName"] == "ҰКО 3.0 (RSA TEST)"
+
+
+def test_time_stamped_signature(system, tmp_path):
+    doc = tmp_path / "doc.json"
+    doc.write_text('{"a": 1}')
+    keys = system.settings.pki_dir / "demo" / "860717450455" / "sign"
+    sig = egov(system, "sign", "--tsa", "--key", str(keys / "key.pem"), "--cert", str(keys / "cert.pem"),
+               str(doc)).stdout.strip()
+    report = json.loads(egov(system, "verify", "--signature", sig, str(doc)).stdout)
+    assert report["valid"] and report["signers"][0]["tsp"]["policy"]
+    # openssl still reads the CMS with the token in its unsigned attributes
+    import base64
+
+    from shared.envelope import canonical
+
+    (tmp_path / "doc.jcs").write_bytes(canonical(json.loads(doc.read_text())))
+    (tmp_path / "sig.der").write_bytes(base64.b64decode(sig))
+    v = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp_path / "sig.der"),
+                        "-content", str(tmp_path / "doc.jcs"), "-CAfile", str(system.settings.pki_dir / "roots.pem"),
+                        "-out", "/dev/null"], capture_output=True, text=True)
+    assert v.returncode == 0, v.stderr
