@@ -18,8 +18,10 @@ from shared.settings import CommonSettings
 app = typer.Typer(help="egov-sim: Kazakhstan's e-government integration, runnable locally.", no_args_is_help=True)
 pki_app = typer.Typer(help="The development НУЦ: issue, revoke, show certificates.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data seeded by `egov up`.", no_args_is_help=True)
+log_app = typer.Typer(help="The gateway's message log: hash chain, seals, time-stamps.", no_args_is_help=True)
 app.add_typer(pki_app, name="pki")
 app.add_typer(demo_app, name="demo")
+app.add_typer(log_app, name="log")
 console = Console(stderr=True)
 
 
@@ -150,6 +152,23 @@ def pki_show(file: Path) -> None:
     from shared.pki.certinfo import cert_info, load_certificate
 
     _print_json(cert_info(load_certificate(file.read_bytes())).to_dict())
+
+
+@log_app.command("verify")
+def log_verify() -> None:
+    """Walk the message log: hash chain, seals, time-stamps; exit 1 names the first altered record."""
+    from services.gateway import log_cli
+
+    raise typer.Exit(log_cli.verify())
+
+
+@log_app.command("export")
+def log_export(message_id: str,
+               tsr: Optional[Path] = typer.Option(None, help="write the seal's RFC 3161 reply here")) -> None:
+    """One message's record with its proof (neighbours' hashes, Merkle path, seal, time-stamp)."""
+    from services.gateway import log_cli
+
+    raise typer.Exit(log_cli.export(message_id, tsr=tsr))
 
 
 @app.command()

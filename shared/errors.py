@@ -77,6 +77,12 @@ CATALOGUE: dict[str, ErrorSpec] = {
         415, "Недопустимый тип файла", "Файл түріне рұқсат жоқ", "process 3"
     ),
     "RESULT_NOT_READY": ErrorSpec(404, "Результат ещё не готов", "Нәтиже әлі дайын емес"),
+    "LICENCE_NOT_FOUND": ErrorSpec(
+        404,
+        "Лицензия (сертификат) с указанным номером не найдена в реестре или принадлежит другому лицу",
+        "Көрсетілген нөмірлі лицензия (сертификат) тізілімде табылмады немесе басқа тұлғаға тиесілі",
+        "process 9",
+    ),
     # --- signatures (portal flow "condition 3" / "process 7") ------------------
     "ECP_BAD_SIGNATURE": ErrorSpec(
         422, "Подпись не соответствует документу", "Қолтаңба құжатқа сәйкес келмейді", "process 7"
@@ -151,6 +157,13 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ROUTE_NOT_FOUND": ErrorSpec(
         404, "Маршрут (РШЭП) для сообщения не найден", "Хабарламаның бағыты (ЭҮӨШ) табылмады"
     ),
+    "SYNC_TIMEOUT": ErrorSpec(
+        504, "Получатель не ответил в установленное время", "Алушы белгіленген уақытта жауап бермеді"
+    ),
+    "RECIPIENT_ERROR": ErrorSpec(
+        502, "Получатель вернул ошибку (см. subError)", "Алушы қате қайтарды (subError қараңыз)"
+    ),
+    "ADMIN_AUTH_FAILED": ErrorSpec(401, "Неверный токен администратора ШЭП", "ЭҮШ әкімшісінің токені қате"),
     "MESSAGE_NOT_FOUND": ErrorSpec(404, "Сообщение не найдено", "Хабарлама табылмады"),
     "ENVELOPE_INVALID": ErrorSpec(422, "Конверт сообщения неверен", "Хабарлама конверті қате"),
 }
@@ -159,13 +172,16 @@ CATALOGUE: dict[str, ErrorSpec] = {
 class ApiError(Exception):
     """A refusal with a stable code. Raise it anywhere; the app turns it into the body."""
 
-    def __init__(self, code: str, *, step: str | None = None, detail: str | None = None):
+    def __init__(self, code: str, *, step: str | None = None, detail: str | None = None,
+                 extra: dict | None = None):
         if code not in CATALOGUE:
             raise KeyError(f"error code {code!r} is not in the catalogue")
         self.code = code
         self.spec = CATALOGUE[code]
         self.step = step if step is not None else self.spec.step
         self.detail = detail
+        #: more fields for the body (e.g. the recipient's own ErrorInfo as ``subError``)
+        self.extra = extra or {}
         super().__init__(f"{code}: {detail or self.spec.message_ru}")
 
     @property
@@ -173,7 +189,9 @@ class ApiError(Exception):
         return self.spec.status
 
     def body(self, trace_id: str | None = None) -> dict:
-        return error_body(self.code, step=self.step, trace_id=trace_id)
+        body = error_body(self.code, step=self.step, trace_id=trace_id)
+        body["error"].update(self.extra)
+        return body
 
 
 def error_body(code: str, *, step: str | None = None, trace_id: str | None = None) -> dict:

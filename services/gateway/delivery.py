@@ -4,7 +4,9 @@ The messages table is the gateway's outbox: a message stays ON_DELIVERY until it
 recipient confirms it; the relay produces it (keyed by correlationId, so one request's
 messages keep their order) and produces it again every ``redelivery_seconds`` until then
 — the embedded broker keeps messages in memory only and may restart empty. After
-``max_attempts`` the message is DELIVERY_STOPPED.
+``max_attempts`` the message is DELIVERY_STOPPED and goes to the dead-letter topic with the
+reason; so does a message its recipient refused (NOT_DELIVERED). Neither blocks the messages
+behind it.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from sqlalchemy import or_, select
 
 from shared.db import Database, utcnow
 from shared.messaging.broker import ensure_topics
-from shared.topics import Header, MessageState, deliver_topic
+from shared.topics import DEAD_LETTER_TOPIC, Header, MessageState, deliver_topic
 
 from .models import Message, System
 
@@ -48,6 +50,7 @@ class DeliveryRelay:
                     await producer.start()
                     self.producer = producer
                 await self.deliver_due()
+                await self.dead_letters()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -107,10 +110,32 @@ class DeliveryRelay:
             if stop:
                 row.state = MessageState.DELIVERY_STOPPED
                 row.status_message = f"not confirmed after {m.attempts} deliveries"
+                row.dead_letter_pending = True
                 log.error("delivery stopped", message_id=m.message_id)
             else:
                 row.attempts += 1
                 row.last_attempt_at = utcnow()
+
+    async def dead_letters(self) -> None:
+        """Produce to the dead-letter topic what was stopped or refused, with the reason."""
+        async with self.db.session() as s:
+            rows = (await s.scalars(select(Message).where(Message.dead_letter_pending.is_(True)).limit(200))).all()
+        for m in rows:
+            reason = m.status_message or ""
+            if m.error:
+                reason = f"{m.error.get('errorCode')}: {m.error.get('errorMessage') or ''}"
+            await self.producer.send_and_wait(
+                DEAD_LETTER_TOPIC,
+                json.dumps(m.envelope, ensure_ascii=False).encode(),
+                key=m.correlation_id.encode(),
+                headers=[(Header.MESSAGE_ID, m.message_id.encode()),
+                         (Header.CORRELATION_ID, m.correlation_id.encode()),
+                         (Header.SERVICE_ID, m.service_id.encode()),
+                         (Header.SENDER_ID, m.sender_id.encode()),
+                         (Header.DEAD_LETTER_REASON, reason.encode())],
+            )
+            async with self.db.session() as s:
+                (await s.get(Message, m.message_id)).dead_letter_pending = False
 
     async def _drop_producer(self) -> None:
         if self.producer is not None:

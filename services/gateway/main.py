@@ -3,16 +3,33 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from shared.app import configure_logging, create_app
+from shared.auth import load_secret
 from shared.db import Database
 from shared.signing import Signer, TrustStore
 from shared.topics import SystemId
 
+from . import admin
 from .delivery import DeliveryRelay
+from .message_log import LogSealer
 from .router import router
 from .settings import GatewaySettings
+
+
+class Metrics:
+    """Per sender and service: messages by outcome, acceptance latency, bytes."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.messages = Counter("shep_messages_total", "Messages offered to the gateway, by outcome",
+                                ["sender", "service", "channel", "outcome"], registry=registry)
+        self.accept_seconds = Histogram("shep_accept_seconds", "Time to check, sign and record a message",
+                                        ["sender", "service"], registry=registry)
+        self.bytes = Counter("shep_message_bytes_total", "Size of accepted envelopes", ["sender", "service"],
+                             registry=registry)
 
 
 @dataclass
@@ -22,10 +39,14 @@ class Gateway:
     trust: TrustStore
     signer: Signer
     relay: DeliveryRelay
+    metrics: Metrics
+    admin_token: str
+    maintenance: bool = False
+    #: sync calls waiting for their reply, by messageId
+    sync_waiters: dict[str, asyncio.Future] = field(default_factory=dict)
 
 
-def build(settings: GatewaySettings | None = None) -> Gateway:
-    settings = settings or GatewaySettings()
+def build(settings: GatewaySettings, registry: CollectorRegistry) -> Gateway:
     db = Database(settings.database_url("gateway"))
     return Gateway(
         settings=settings,
@@ -39,23 +60,35 @@ def build(settings: GatewaySettings | None = None) -> Gateway:
             max_attempts=settings.gateway_max_attempts,
             poll_seconds=settings.outbox_poll_seconds,
         ),
+        metrics=Metrics(registry),
+        admin_token=settings.gateway_admin_token
+        or load_secret(settings.data_dir / "secrets" / "gateway-admin.token").hex(),
     )
 
 
 @asynccontextmanager
 async def lifespan(app):
-    gw = build()
+    gw = build(GatewaySettings(), app.state.metrics)
     configure_logging(gw.settings.log_level)
     app.state.gw = gw
-    app.state.health_checks = {"database": gw.db.ping, "broker": _broker, "signing_key": _key}
+    app.state.health_checks = {"maintenance": _maintenance, "database": gw.db.ping, "broker": _broker,
+                               "signing_key_and_ocsp": _key}
     task = asyncio.create_task(gw.relay.run())
+    sealer = LogSealer(gw.db, gw.signer, gw.settings.nca_url, interval=gw.settings.gateway_log_seal_seconds)
+    seal_task = asyncio.create_task(sealer.run())
     try:
         yield
     finally:
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        seal_task.cancel()
+        await asyncio.gather(task, seal_task, return_exceptions=True)
         await gw.relay.close()
         await gw.db.dispose()
+
+
+async def _maintenance() -> None:
+    if app.state.gw.maintenance:
+        raise RuntimeError("maintenance mode")
 
 
 async def _broker() -> None:
@@ -64,15 +97,20 @@ async def _broker() -> None:
 
 
 async def _key() -> None:
-    app.state.gw.signer.sign(b"health")
+    """The gateway's key signs, and its own certificate verifies — revocation status included
+    (OCSP answers are cached; a stale or unreachable НУЦ fails this check)."""
+    gw = app.state.gw
+    await asyncio.to_thread(gw.trust.verify, gw.signer.sign(b"health"), b"health")
 
 
 app = create_app(
     "gateway",
     title="ШЭП — e-government gateway (egov-sim)",
-    description="Async channel of the e-government gateway in JSON: sendMessage, getMessageStatus, "
-    "sendDeliveryNotification. Every envelope is signed by its sender's system certificate and "
-    "countersigned by the gateway; delivery is over Kafka, one topic per recipient.",
+    description="The e-government gateway in JSON: async channel (sendMessage, getMessages, getMessageStatus, "
+    "sendDeliveryNotification) and sync channel (request–reply with a time limit). Every envelope is signed "
+    "by its sender's system certificate and countersigned by the gateway; delivery is over Kafka, one topic "
+    "per recipient, with redelivery and a dead-letter topic; every message is kept in a hash-chained, sealed log.",
     lifespan=lifespan,
 )
 app.include_router(router)
+app.include_router(admin.router)

@@ -78,3 +78,58 @@ class Message(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[dict | None] = mapped_column(JSON)
+    #: stopped or refused, and not yet produced to the dead-letter topic
+    dead_letter_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class LogRecord(Base):
+    """The message log (REFERENCE.md §2): one record per accepted message, hash-chained.
+
+    ``hash = SHA-256(prev_hash bytes || JCS(content))`` where the content is the columns above
+    ``prev_hash`` plus ``seq`` (services/gateway/message_log.py). ``received_at`` is kept as the
+    exact text of ``deliveryInfo.receivedAt`` that was hashed."""
+
+    __tablename__ = "message_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    correlation_id: Mapped[str] = mapped_column(String(64))
+    sender_id: Mapped[str] = mapped_column(String(64))
+    recipient_id: Mapped[str] = mapped_column(String(64))
+    service_id: Mapped[str] = mapped_column(String(64))
+    message_type: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[str] = mapped_column(String(40))
+    envelope_sha256: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[dict] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogHead(Base):
+    """A single row (id 1): the last record's seq and hash. Appends lock it, so they are serial."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogSeal(Base):
+    """A batch of consecutive records sealed: Merkle root signed by the gateway, time-stamped by the НУЦ."""
+
+    __tablename__ = "log_seal"
+
+    seal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    first_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    last_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    #: the chain head (hash of record last_seq) at sealing
+    last_hash: Mapped[str] = mapped_column(String(64))
+    #: hex Merkle root (RFC 9162) over the hashes of records first_seq..last_seq
+    root: Mapped[str] = mapped_column(String(64))
+    #: base64 DER CMS by the gateway over JCS of the seal statement
+    signature: Mapped[str] = mapped_column(Text)
+    #: base64 DER RFC 3161 TimeStampToken whose message imprint is SHA-256 / the root
+    timestamp_token: Mapped[str] = mapped_column(Text)
+    timestamp_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

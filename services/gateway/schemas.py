@@ -88,3 +88,20 @@ class MessageStatusResponse(BaseModel):
     status: MessageStatusInfo
     attempts: int
     error: ErrorInfo | None = None
+
+
+class SyncReply(BaseModel):
+    """The recipient's answer to a sync call, signed by its system certificate over
+    JCS({messageId, responseData, errorInfo})."""
+
+    sender: SenderInfo
+    responseData: MessageData | None = None
+    errorInfo: ErrorInfo | None = None
+    signature: str
+
+
+class SyncResponse(BaseModel):
+    responseInfo: dict
+    responseData: MessageData | None = None
+    signature: str = Field(description="the recipient's CMS over JCS({messageId, responseData, errorInfo})")
+    gatewaySignature: str = Field(description="the gateway's CMS over JCS({responseInfo, responseData, signature})")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import envelope
@@ -13,9 +14,10 @@ from shared.pki.cms import SignatureError
 from shared.signing import Signer, TrustStore
 from shared.topics import MessageState, SystemId
 
+from . import message_log
 from .models import Acl, Message, Route, Service, System
 from .registry import cert_sha256
-from .schemas import DeliveryNotification, SendMessageRequest
+from .schemas import DeliveryNotification, SendMessageRequest, SyncReply
 
 
 async def authenticate(session: AsyncSession, sender_id: str, password: str | None) -> System:
@@ -86,6 +88,7 @@ async def accept(
         attempts=0,
     )
     session.add(message)
+    await message_log.append(session, message)  # the message log, in the same transaction
     return message
 
 
@@ -101,6 +104,9 @@ async def notify_delivery(session: AsyncSession, message_id: str, note: Delivery
         message.delivered_at = utcnow()
         message.error = status.error.model_dump(mode="json") if status.error else None
         message.status_message = "confirmed by the recipient"
+        if status.receiveStatus == MessageState.NOT_DELIVERED:
+            message.status_message = "refused by the recipient"
+            message.dead_letter_pending = True
     return message
 
 
@@ -119,3 +125,49 @@ async def message_status(session: AsyncSession, message_id: str, system_id: str,
         "attempts": m.attempts,
         "error": m.error,
     }
+
+
+async def pull(session: AsyncSession, system_id: str, password: str, service_id: str | None, amount: int) -> list[dict]:
+    """getMessages: the caller's messages still ON_DELIVERY (for systems that do not consume
+    Kafka); each is confirmed with sendDeliveryNotification as usual."""
+    system = await authenticate(session, system_id, password)
+    q = select(Message).where(Message.recipient_id == system.system_id, Message.state == MessageState.ON_DELIVERY)
+    if service_id:
+        q = q.where(Message.service_id == service_id)
+    rows = await session.scalars(q.order_by(Message.received_at).limit(max(1, min(amount, 100))))
+    return [m.envelope for m in rows]
+
+
+def sync_reply_bytes(message_id: str, reply: SyncReply) -> bytes:
+    """What the recipient signs: JCS({messageId, responseData, errorInfo}) as it sent them."""
+    def sent(part):
+        return part.model_dump(mode="json", exclude_unset=True) if part is not None else None
+
+    return envelope.canonical({"messageId": message_id, "responseData": sent(reply.responseData),
+                               "errorInfo": sent(reply.errorInfo)})
+
+
+async def sync_reply(session: AsyncSession, message_id: str, reply: SyncReply, *, trust: TrustStore) -> Message:
+    """The recipient answers a sync call: authenticated, signed with its registered certificate."""
+    system = await authenticate(session, reply.sender.senderId, reply.sender.password)
+    m = await session.get(Message, message_id)
+    if m is None or m.recipient_id != system.system_id or m.state != MessageState.ON_DELIVERY:
+        raise ApiError("MESSAGE_NOT_FOUND", detail=message_id)
+    try:
+        report = trust.verify(reply.signature, sync_reply_bytes(message_id, reply))
+    except SignatureError as exc:
+        raise ApiError("SENDER_SIGNATURE_INVALID", detail=exc.code)
+    if cert_sha256(report.signer_cert) != system.cert_sha256:
+        raise ApiError("SENDER_SIGNATURE_INVALID", detail="not the system certificate registered for the sender")
+    m.state = MessageState.DELIVERED
+    m.delivered_at = utcnow()
+    m.status_message = "answered (sync)"
+    m.error = reply.errorInfo.model_dump(mode="json", exclude_unset=True) if reply.errorInfo else None
+    return m
+
+
+async def stop_sync(session: AsyncSession, message_id: str) -> None:
+    m = await session.get(Message, message_id)
+    if m is not None and m.state == MessageState.ON_DELIVERY:
+        m.state = MessageState.DELIVERY_STOPPED
+        m.status_message = "sync call timed out: no reply within the limit"

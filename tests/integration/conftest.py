@@ -15,6 +15,7 @@ from egov.launcher import Stack
 from shared.db.migrate import drop_database
 from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
+from shared.signing import TrustStore
 
 from .flow import Client
 
@@ -64,6 +65,8 @@ class SystemUnderTest:
         self.settings = settings
         self.client = Client({name: stack.url(name) for name in stack.ports}, settings.data_dir)
         self.ca = DevCA.load_or_create(settings.pki_dir / "ca", base_url=stack.url("nca"))
+        #: what a recipient trusts: the НУЦ roots, revocation checked at the running nca
+        self.client_trust = TrustStore.from_pki_dir(settings.pki_dir)
 
     def url(self, service: str) -> str:
         return self.stack.url(service)
