@@ -31,6 +31,7 @@ test-integration: $(STAMP)
 ## bench: print figures (signature verifications per second next to openssl speed, …)
 bench: $(STAMP)
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf .egov .pytest_cache

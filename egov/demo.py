@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.provider_arm.demo_operators import OPERATORS as REGIONAL_OPERATORS
 from shared.providers import PROVIDERS
 
 ALMATY = PROVIDERS["almaty-transport"]
@@ -31,6 +32,7 @@ OPERATORS = [
 ]
 for _o in OPERATORS:
     _o.update(bin=ALMATY.bin, org=ALMATY.name_ru)
+OPERATORS += REGIONAL_OPERATORS  # Mangistau, Zhambyl, Aktobe: they carry their own BIN and organisation
 
 
 def key_dir(data_dir: Path, username: str, usage: str) -> Path:

@@ -4,9 +4,15 @@ ELICENSE_SUBMIT (from the portal): re-verify the applicant's signature, check th
 fact, register the application with a number ("process 9"), tell the portal REGISTERED,
 forward the application through the gateway to the provider's workstation of its region.
 
+A re-issue or a duplicate names the existing licence (certificate) in ``form.licence_number``:
+it must be in the registry, for the same service, and belong to the applicant; otherwise the
+application is refused here with LICENCE_NOT_FOUND ("process 9") and the portal told REFUSED.
+
 ELICENSE_RESULT (from the provider's workstation): pass status notifications on to the
 portal; on the signed result, check the signer's right to sign for the provider, record the
-certificate or licence in the registry, and send the result to the personal cabinet.
+certificate or licence in the registry (a new permit on issue; on re-issue / duplicate the
+existing permit gets the new signed document and a history entry), and send the result to the
+personal cabinet.
 """
 from __future__ import annotations
 
@@ -21,9 +27,28 @@ from shared.pki.cms import SignatureError
 from shared.providers import provider_by_bin
 from shared.topics import MessageType, ServiceId
 
-from .models import Application, Permit
+from .models import Application, Permit, PermitEvent
 
-PAID_SERVICES = {"S2"}
+#: services with a fee (state duty or payment) checked against the ПШЭП record
+PAID_SERVICES = {"S1", "S2", "S3", "S4", "S5"}
+
+
+def is_amendment(subtype: str | None) -> bool:
+    """A re-issue (any kind) or a duplicate of an existing licence / certificate."""
+    return bool(subtype) and (subtype == "duplicate" or subtype.startswith("reissue"))
+
+
+async def existing_permit(s: AsyncSession, doc: dict) -> Permit | None:
+    """The permit a re-issue / duplicate request names, if it is the applicant's and of this service."""
+    number = (doc.get("form") or {}).get("licence_number")
+    if not isinstance(number, str) or not number:
+        return None
+    p = await s.get(Permit, number)
+    if p is None or p.holder_iin_bin != doc["iin_bin"]:
+        return None
+    if (p.service_code or p.document.get("service_code")) != doc["service_code"]:
+        return None
+    return p
 
 
 def make_handler(rt):
@@ -62,15 +87,18 @@ async def register(s: AsyncSession, rt, data: dict) -> None:
         payment = data.get("payment") or {}
         if payment.get("status") != "PAID" or payment.get("payment_id") != doc.get("payment_id"):
             refusal = "PAYMENT_NOT_FOUND"
+    if refusal is None and is_amendment(doc.get("subtype")) and await existing_permit(s, doc) is None:
+        refusal = "LICENCE_NOT_FOUND"
     app = Application(request_id=request_id, service_code=doc["service_code"], region=doc["region"],
                       subtype=doc["subtype"], applicant_iin_bin=doc["iin_bin"], document=doc,
                       signature=data["signature"], signer=signer, payment=data.get("payment"),
-                      status="REFUSED" if refusal else "REGISTERED", registered_at=now, updated_at=now)
+                      status="REFUSED" if refusal else "REGISTERED", refusal_code=refusal,
+                      registered_at=now, updated_at=now)
     s.add(app)
     await s.flush()
     if refusal:
         _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REFUSED", step="process 9",
-                       actor="ИС ГБД «Е-лицензирование»", note=f"Заявление не принято: {refusal}")
+                       actor="ИС ГБД «Е-лицензирование»", code=refusal, note=f"Заявление не принято: {refusal}")
         return
     app.number = f"EL-{now:%Y}-{app.id:07d}"
     _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REGISTERED", step="process 9",
@@ -108,10 +136,32 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
     kind = result["kind"]
     number = result["document"].get("number")
     if kind != "refusal" and number:
-        s.add(Permit(number=number, kind=kind, application_id=app.id, holder_iin_bin=app.applicant_iin_bin,
-                     provider_bin=provider.bin, document=result["document"], signature=result["signature"]))
+        await record_permit(s, app, number, kind, provider.bin, result)
     app.status = "REFUSED" if kind == "refusal" else "COMPLETED"
     app.updated_at = utcnow()
     forward["status"] = app.status
     _notify_portal(s, rt, app.request_id, MessageType.RESPONSE, **forward, result=result,
                    permit_number=number if kind != "refusal" else None)
+
+
+async def record_permit(s: AsyncSession, app: Application, number: str, kind: str, provider_bin: str,
+                        result: dict) -> Permit:
+    """Issue: a new permit. Re-issue / duplicate of an existing permit: its current document and
+    signature are replaced, the history keeps every version."""
+    now = utcnow()
+    permit = await s.get(Permit, number)
+    if permit is not None and is_amendment(app.subtype):
+        event = "duplicated" if app.subtype == "duplicate" else "reissued"
+        permit.document, permit.signature, permit.updated_at = result["document"], result["signature"], now
+        permit.provider_bin = provider_bin
+    else:
+        event = "issued"
+        permit = Permit(number=number, kind=kind, application_id=app.id, holder_iin_bin=app.applicant_iin_bin,
+                        provider_bin=provider_bin, document=result["document"], signature=result["signature"],
+                        service_code=app.service_code, status="ACTIVE", issued_at=now, updated_at=now)
+        s.add(permit)
+        await s.flush()
+    s.add(PermitEvent(number=number, event=event, subtype=app.subtype, application_id=app.id,
+                      application_number=app.number, document=result["document"], signature=result["signature"],
+                      at=now))
+    return permit

@@ -30,12 +30,18 @@ class Application(Base):
     signer: Mapped[dict] = mapped_column(JSON)
     payment: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
+    #: the catalogue code of a refusal decided by ИС ГБД ЕЛ itself (ECP_*, PAYMENT_NOT_FOUND, LICENCE_NOT_FOUND)
+    refusal_code: Mapped[str | None] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Permit(Base):
-    """A licence or certificate in the registry, with the signed document that is its proof."""
+    """A licence or certificate in the registry, with the signed document that is its proof.
+
+    ``document`` / ``signature`` are the current ones (after the last re-issue or duplicate);
+    :class:`PermitEvent` keeps every signed version: issued, reissued, duplicated.
+    """
 
     __tablename__ = "permits"
 
@@ -47,6 +53,25 @@ class Permit(Base):
     document: Mapped[dict] = mapped_column(JSON)
     signature: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    service_code: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE", server_default="ACTIVE")
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PermitEvent(Base):
+    """One entry of a permit's history: issued, reissued or duplicated, with the signed document."""
+
+    __tablename__ = "permit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(ForeignKey("permits.number"), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # issued / reissued / duplicated
+    subtype: Mapped[str | None] = mapped_column(String(32))
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    application_number: Mapped[str | None] = mapped_column(String(32))
+    document: Mapped[dict] = mapped_column(JSON)
+    signature: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class OutboxMessage(OutboxMixin, Base):

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 
 from shared.auth import hash_password
 from shared.errors import ApiError
+from shared.messaging.broker import ensure_topics
 
 from .models import Acl, Message, Route, Service, System
 from .registry import cert_sha256
@@ -77,6 +78,7 @@ async def put_system(system_id: str, body: SystemIn, request: Request) -> dict:
         row.title, row.password_hash = body.title, hash_password(body.password)
         row.cert_pem, row.cert_sha256 = body.cert_pem, cert_sha256(cert)
         s.add(row)
+    await ensure_topics(request.app.state.gw.settings.broker, [system_id])  # its delivery topic, before anyone uses it
     return {"system_id": system_id, "cert_sha256": row.cert_sha256}
 
 

@@ -1,6 +1,7 @@
 """The applicant's requests: submit, list, view with the timeline, fetch the signed result."""
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +53,18 @@ async def submit(
                      expected_result_at=req.expected_result_at.astimezone(ALMATY))
 
 
+def diagram_url(r: Request) -> str | None:
+    """Where provider_arm draws the request's process with its current step marked
+    (``EGOV_PROVIDER_ARM_URL``, else the provider_arm port on this host)."""
+    found = catalogue.find(r.service_code, r.region)
+    process_id = getattr(found[1], "process_id", "") if found else ""
+    if not process_id:
+        return None
+    base = os.environ.get("EGOV_PROVIDER_ARM_URL") or (
+        f"http://{os.environ.get('EGOV_HOST', '127.0.0.1')}:{os.environ.get('EGOV_PROVIDER_ARM_PORT', '8004')}")
+    return f"{base.rstrip('/')}/api/v1/processes/{process_id}/diagram.svg?request_id={r.request_id}"
+
+
 def _view(r: Request, *, full: bool) -> dict:
     out = {
         "request_id": r.request_id,
@@ -72,6 +85,7 @@ def _view(r: Request, *, full: bool) -> dict:
         ]
         out["result_rejected"] = r.result_rejected
         out["document"] = r.document
+        out["diagram_url"] = diagram_url(r)
     return out
 
 

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.calendar import CALENDAR
 from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.iin import validate_iin_or_bin
@@ -81,7 +80,7 @@ async def submit(
     if doc.iin_bin != user.iin_bin:
         raise ApiError("IIN_BIN_NOT_OWNER", step=steps["ecp"])
 
-    if doc.subtype not in entry.subtypes or doc.language not in ("ru", "kk"):
+    if doc.subtype not in variant.subtypes or doc.language not in ("ru", "kk"):
         raise ApiError("FORM_INVALID", step=steps["form"], detail="subtype or language")
     errors = sorted(jsonschema.Draft202012Validator(entry.form_schema, format_checker=jsonschema.FormatChecker())
                     .iter_errors(doc.form), key=lambda e: list(e.path))
@@ -110,7 +109,7 @@ async def submit(
         raise ApiError("DUPLICATE_REQUEST")
 
     request_id = str(uuid.uuid4())
-    expected = CALENDAR.deadline(now, *variant.result_deadline)
+    expected = variant.expected_result_at(doc.subtype, now)
     req = Request(request_id=request_id, iin_bin=user.iin_bin, service_code=entry.code, region=doc.region,
                   subtype=doc.subtype, document=document, signature=signature, nonce=doc.nonce,
                   status="SUBMITTED", expected_result_at=expected, created_at=now, updated_at=now)

@@ -1,6 +1,8 @@
 """АРМ услугодателя — the provider's workstation that runs the regulated processes."""
 from __future__ import annotations
 
+import asyncio
+import logging
 from contextlib import asynccontextmanager
 
 from shared.app import configure_logging, create_app
@@ -30,6 +32,22 @@ def build(settings: ProviderArmSettings | None = None) -> SystemRuntime:
     return rt
 
 
+log = logging.getLogger(__name__)
+
+
+async def overdue_loop(rt: SystemRuntime, interval: float, clock=utcnow) -> None:
+    """Every ``interval`` seconds: mark overdue tasks, alert the head, tell the portal."""
+    while True:
+        try:
+            async with rt.db.session() as s:
+                await engine.check_overdue(s, rt, clock())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed run is retried at the next tick
+            log.exception("overdue check failed")
+        await asyncio.sleep(interval)
+
+
 @asynccontextmanager
 async def lifespan(app):
     rt = build()
@@ -39,9 +57,12 @@ async def lifespan(app):
                                    "provider_arm", rt.settings.provider_arm_token_ttl_seconds)
     app.state.health_checks = rt.health_checks()
     rt.start()
+    checker = asyncio.create_task(overdue_loop(rt, rt.settings.provider_arm_overdue_check_seconds))
     try:
         yield
     finally:
+        checker.cancel()
+        await asyncio.gather(checker, return_exceptions=True)
         await rt.stop()
 
 

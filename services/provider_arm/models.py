@@ -73,6 +73,26 @@ class Task(Base):
     decision: Mapped[str | None] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict | None] = mapped_column(JSON)
+    #: set by the overdue check when the task was still open at its due time
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Alert(Base):
+    """An alert for the provider's head (or deputy): a task ran past its due time (escalation)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # overdue
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    provider_bin: Mapped[str] = mapped_column(String(12), index=True)
+    #: the role the alert is for (the head; a deputy sees it too)
+    role: Mapped[str] = mapped_column(String(32))
+    text_ru: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxMessage(OutboxMixin, Base):

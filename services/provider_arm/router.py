@@ -4,7 +4,8 @@ from __future__ import annotations
 import base64
 from typing import Any, AsyncIterator
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -17,7 +18,8 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 
 from . import engine, processes
-from .models import Case, Operator, Task
+from .diagram import render_svg
+from .models import Alert, Case, Operator, Task
 
 router = APIRouter(prefix="/api/v1")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -58,8 +60,10 @@ def _task_view(t: Task, c: Case, *, full: bool) -> dict:
         "step": {"no": step.no, "key": step.key, "title_ru": step.title_ru, "cite": step.cite, "action": step.action},
         "application": {"number": c.application_number, "request_id": c.request_id, "process_id": c.process_id,
                         "applicant": c.applicant_iin_bin, "deadline_at": _iso(c.deadline_at), "outcome": c.outcome},
-        "created_at": _iso(t.created_at), "due_at": _iso(t.due_at),
-        "allowed_decisions": [d.name for d in step.decisions],
+        "subtype": c.document.get("subtype"),
+        "created_at": _iso(t.created_at), "due_at": _iso(t.due_at), "overdue_at": _iso(t.overdue_at),
+        "completed_at": _iso(t.completed_at), "completed_by": t.completed_by, "decision": t.decision,
+        "allowed_decisions": engine.allowed_decisions(step),
     }
     if full:
         out["application"].update(document=c.document, signature=c.signature, attachments=c.attachments)
@@ -75,10 +79,62 @@ async def tasks(op: Operator = Depends(current_operator), s: AsyncSession = Depe
     not assigned to someone else."""
     rows = (await s.execute(
         select(Task, Case).join(Case, Case.id == Task.case_id)
-        .where(Task.status == "OPEN", Task.role.in_(op.roles), Case.provider_bin == op.provider_bin)
+        .where(Task.status == "OPEN", Task.role.in_(_visible_roles(op)), Case.provider_bin == op.provider_bin)
         .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
     )).all()
     return [_task_view(t, c, full=False) for t, c in rows if engine.may_act(op, t, c)]
+
+
+def _visible_roles(op: Operator) -> list[str]:
+    """The task roles an operator may see: a deputy head stands in for the head (where allowed)."""
+    return list(op.roles) + (["head"] if "deputy_head" in op.roles else [])
+
+
+def _require_head(op: Operator) -> None:
+    if not {"head", "deputy_head"} & set(op.roles):
+        raise ApiError("FORBIDDEN_ROLE")
+
+
+@router.get("/tasks/overdue", tags=["tasks"])
+async def overdue_tasks(op: Operator = Depends(current_operator),
+                        s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+    """For the head (or deputy): every open task of the provider past its due time, whoever holds it.
+    403 FORBIDDEN_ROLE for other roles."""
+    _require_head(op)
+    rows = (await s.execute(
+        select(Task, Case).join(Case, Case.id == Task.case_id)
+        .where(Task.status == "OPEN", Task.due_at.is_not(None), Task.due_at < utcnow(),
+               Case.provider_bin == op.provider_bin)
+        .order_by(Task.due_at, Task.id)
+    )).all()
+    return [_task_view(t, c, full=False) for t, c in rows]
+
+
+@router.get("/alerts", tags=["tasks"])
+async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Depends(session, scope="function"),
+                 include_acknowledged: bool = False) -> list[dict]:
+    """For the head (or deputy): alerts raised by the overdue check (escalation to the head)."""
+    _require_head(op)
+    q = select(Alert).where(Alert.provider_bin == op.provider_bin)
+    if not include_acknowledged:
+        q = q.where(Alert.acknowledged_at.is_(None))
+    rows = await s.scalars(q.order_by(Alert.id.desc()).limit(500))
+    return [{"alert_id": a.id, "kind": a.kind, "task_id": a.task_id, "case_id": a.case_id, "role": a.role,
+             "text_ru": a.text_ru, "created_at": _iso(a.created_at), "acknowledged_at": _iso(a.acknowledged_at),
+             "acknowledged_by": a.acknowledged_by} for a in rows]
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["tasks"])
+async def acknowledge(alert_id: int, op: Operator = Depends(current_operator),
+                      s: AsyncSession = Depends(session, scope="function")) -> dict:
+    """The head (or deputy) acknowledges an alert."""
+    _require_head(op)
+    a = await s.get(Alert, alert_id)
+    if a is None or a.provider_bin != op.provider_bin:
+        raise ApiError("NOT_FOUND")
+    if a.acknowledged_at is None:
+        a.acknowledged_at, a.acknowledged_by = utcnow(), op.username
+    return {"alert_id": a.id, "acknowledged_at": _iso(a.acknowledged_at), "acknowledged_by": a.acknowledged_by}
 
 
 async def _task(s: AsyncSession, task_id: int, op: Operator) -> tuple[Task, Case]:
@@ -118,3 +174,32 @@ async def complete(task_id: int, body: CompleteIn, request: Request, op: Operato
 async def list_processes() -> list[dict]:
     """The process definitions: id, service code, region, title, steps with roles and limits."""
     return [p.public() for p in processes.all_processes().values()]
+
+
+@router.get("/processes/{process_id}", tags=["processes"])
+async def get_process(process_id: str) -> dict:
+    """One process definition."""
+    p = processes.all_processes().get(process_id)
+    if p is None:
+        raise ApiError("NOT_FOUND")
+    return p.public()
+
+
+@router.get("/processes/{process_id}/diagram.svg", tags=["processes"],
+            response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+async def diagram(process_id: str, request: Request, request_id: str | None = Query(None)) -> Response:
+    """The definition drawn as SVG. With ``?request_id=`` the steps that request's case went through
+    are marked visited and its open step current (404 when the case is not of this process)."""
+    p = processes.all_processes().get(process_id)
+    if p is None:
+        raise ApiError("NOT_FOUND")
+    current, visited = None, []
+    if request_id:
+        async with request.app.state.rt.db.session() as s:
+            case = await s.scalar(select(Case).where(Case.request_id == request_id))
+            if case is None or case.process_id != p.id:
+                raise ApiError("NOT_FOUND")
+            rows = list(await s.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
+        visited = [t.step_key for t in rows if t.status == "DONE"]
+        current = next((t.step_key for t in rows if t.status == "OPEN"), None)
+    return Response(render_svg(p, current_step=current, visited=visited), media_type="image/svg+xml")

@@ -1,0 +1,39 @@
+"""S7 Aktobe (seed 002, приложение 5, п. 5): accreditation in four procedures of 10 minutes."""
+from __future__ import annotations
+
+import pytest
+
+from shared.calendar import CALENDAR
+
+from .harness import at, expected_due
+
+pytestmark = pytest.mark.integration
+
+
+def test_accreditation(world):
+    who = world.applicant()
+    run = world.submit(who, "S7", "aktobe")
+    w = world
+    w.act(run, "akt-clerk", "register", "registered")
+    w.act(run, "akt-head", "assign", "assigned", data={"assignee": "akt-executor"})
+    w.act(run, "akt-executor", "check", "conforms")
+    w.act(run, "akt-executor", "prepare", "prepared")
+    w.act(run, "akt-head", "sign", "signed", sign=True)
+    w.act(run, "akt-head", "deliver", "delivered")
+    w.wait(who, run, {"COMPLETED"})
+    assert run.steps == ["register", "assign", "check", "prepare", "sign", "deliver"]
+    for key in ("register", "assign", "prepare", "sign"):
+        assert at(run.task(key)["due_at"]) == expected_due(run.task(key), 10, "minutes")
+    assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 40, "minutes")
+    assert w.result(who, run)["kind"] == "accreditation_certificate"
+    svg = w.diagram("S7-aktobe", run.request_id).text
+    assert svg.count('class="step visited') == 6 and 'data-current="true"' not in svg
+
+
+def test_the_ten_diagrams_render(world):
+    listed = world.c.arm("GET", "/processes").json()
+    assert len(listed) == 10
+    for p in listed:
+        r = world.diagram(p["id"])
+        assert r.status_code == 200 and r.text.startswith("<svg") and p["id"] in r.text
+    assert world.diagram("S9-nowhere").status_code == 404
