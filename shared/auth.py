@@ -1,6 +1,8 @@
 """Passwords (argon2) and bearer tokens (JWT, HS256) for portal users and operators."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +23,28 @@ def verify_password(hashed: str, password: str) -> bool:
         return _hasher.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class VerifiedPasswords:
+    """Remembers passwords already checked against a stored argon2 hash, so that a system
+    calling the gateway many times a second pays argon2's deliberate cost (~0.1 s) once.
+    Kept in memory only, as SHA-256 digests; a changed stored hash invalidates the entry."""
+
+    def __init__(self, size: int = 1024):
+        self.size = size
+        self._ok: dict[tuple[str, str], bytes] = {}
+
+    def check(self, hashed: str, password: str, *, who: str) -> bool:
+        digest = hashlib.sha256(password.encode()).digest()
+        known = self._ok.get((who, hashed))
+        if known is not None:
+            return hmac.compare_digest(known, digest)
+        if not verify_password(hashed, password):
+            return False
+        if len(self._ok) >= self.size:
+            self._ok.clear()
+        self._ok[(who, hashed)] = digest
+        return True
 
 
 def load_secret(path: Path) -> bytes:

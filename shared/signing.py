@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from shared.pki.cms import VerifyReport, sign_detached, verify_detached
 from shared.pki.revocation import RevocationChecker
@@ -13,11 +14,16 @@ from shared.pki.revocation import RevocationChecker
 
 @dataclass
 class Signer:
-    """A signing key with its certificate (and the chain to include in each CMS)."""
+    """A signing key with its certificate (and the chain to include in each CMS), loaded once."""
 
     key_pem: bytes
     cert_pem: bytes
     chain_pem: bytes | None = None
+
+    def __post_init__(self) -> None:
+        self._key = serialization.load_pem_private_key(self.key_pem, password=None)
+        self._cert = x509.load_pem_x509_certificate(self.cert_pem)
+        self._chain = x509.load_pem_x509_certificates(self.chain_pem) if self.chain_pem else []
 
     @classmethod
     def from_dir(cls, directory: Path) -> "Signer":
@@ -30,7 +36,7 @@ class Signer:
 
     def sign(self, data: bytes) -> str:
         """Base64 DER CMS SignedData, detached, over ``data``."""
-        return base64.b64encode(sign_detached(data, self.key_pem, self.cert_pem, self.chain_pem)).decode()
+        return base64.b64encode(sign_detached(data, self._key, self._cert, self._chain)).decode()
 
 
 @dataclass

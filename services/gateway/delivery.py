@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import UnknownError
 from sqlalchemy import or_, select
 
 from shared.db import Database, utcnow
@@ -25,6 +26,7 @@ from shared.topics import DEAD_LETTER_TOPIC, Header, MessageState, deliver_topic
 from .models import Message, System
 
 log = structlog.get_logger("delivery")
+STORAGE_CONFLICT_RETRIES = 500
 
 
 class DeliveryRelay:
@@ -97,12 +99,8 @@ class DeliveryRelay:
                 (Header.SENDER_ID, m.sender_id.encode()),
                 (Header.ATTEMPT, str(m.attempts + 1).encode()),
             ]
-            await self.producer.send_and_wait(
-                deliver_topic(m.recipient_id),
-                json.dumps(m.envelope, ensure_ascii=False).encode(),
-                key=m.correlation_id.encode(),
-                headers=headers,
-            )
+            await self._send(deliver_topic(m.recipient_id), json.dumps(m.envelope, ensure_ascii=False).encode(),
+                             key=m.correlation_id.encode(), headers=headers)
         async with self.db.session() as s:
             row = await s.get(Message, m.message_id)
             if row.state != MessageState.ON_DELIVERY:
@@ -124,7 +122,7 @@ class DeliveryRelay:
             reason = m.status_message or ""
             if m.error:
                 reason = f"{m.error.get('errorCode')}: {m.error.get('errorMessage') or ''}"
-            await self.producer.send_and_wait(
+            await self._send(
                 DEAD_LETTER_TOPIC,
                 json.dumps(m.envelope, ensure_ascii=False).encode(),
                 key=m.correlation_id.encode(),
@@ -136,6 +134,19 @@ class DeliveryRelay:
             )
             async with self.db.session() as s:
                 (await s.get(Message, m.message_id)).dead_letter_pending = False
+
+    async def _send(self, topic: str, value: bytes, *, key: bytes, headers: list) -> None:
+        """Produce one record. The embedded Tansu, when a topic was created twice at once after a
+        restart (auto-created by a client's metadata request while being created explicitly),
+        answers UnknownError for each offset it had already written, advancing by one each time;
+        trying again at once gets past them (Apache Kafka never answers so)."""
+        for attempt in range(STORAGE_CONFLICT_RETRIES):
+            try:
+                await self.producer.send_and_wait(topic, value, key=key, headers=headers)
+                return
+            except UnknownError:
+                if attempt == STORAGE_CONFLICT_RETRIES - 1:
+                    raise
 
     async def _drop_producer(self) -> None:
         if self.producer is not None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import envelope
-from shared.auth import verify_password
+from shared.auth import VerifiedPasswords
 from shared.db import utcnow
 from shared.errors import ApiError
 from shared.pki.cms import SignatureError
@@ -20,11 +20,14 @@ from .registry import cert_sha256
 from .schemas import DeliveryNotification, SendMessageRequest, SyncReply
 
 
+_passwords = VerifiedPasswords()
+
+
 async def authenticate(session: AsyncSession, sender_id: str, password: str | None) -> System:
     system = await session.get(System, sender_id)
     if system is None:
         raise ApiError("SENDER_UNKNOWN", detail=sender_id)
-    if not password or not verify_password(system.password_hash, password):
+    if not password or not _passwords.check(system.password_hash, password, who=sender_id):
         raise ApiError("SENDER_AUTH_FAILED", detail=sender_id)
     return system
 

@@ -46,15 +46,20 @@ class SignatureError(ApiError):
 # --- signing -----------------------------------------------------------------------------
 
 
-def sign_detached(data: bytes, key_pem: bytes, cert_pem: bytes, extra_certs_pem: bytes | None = None) -> bytes:
+def sign_detached(data: bytes, key_pem, cert_pem, extra_certs_pem=None) -> bytes:
     """A detached CMS SignedData (DER) over ``data``: SHA-256, signed attributes
     content-type / signing-time / message-digest, the signer's certificate and
-    ``extra_certs_pem`` (e.g. the chain) included. RSA (PKCS#1 v1.5) or ECDSA keys."""
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    cert = x509.load_pem_x509_certificate(cert_pem)
+    ``extra_certs_pem`` (e.g. the chain) included. RSA (PKCS#1 v1.5) or ECDSA keys.
+
+    The key, certificate and extra certificates may be given as PEM bytes or already loaded
+    (loading an RSA key checks it, which costs more than signing: a frequent signer keeps them)."""
+    key = serialization.load_pem_private_key(key_pem, password=None) if isinstance(key_pem, bytes) else key_pem
+    cert = x509.load_pem_x509_certificate(cert_pem) if isinstance(cert_pem, bytes) else cert_pem
+    extras = x509.load_pem_x509_certificates(extra_certs_pem) if isinstance(extra_certs_pem, bytes) \
+        else list(extra_certs_pem or [])
     builder = pkcs7.PKCS7SignatureBuilder().set_data(data).add_signer(cert, key, hashes.SHA256())
     signer_der = cert.public_bytes(serialization.Encoding.DER)
-    for extra in x509.load_pem_x509_certificates(extra_certs_pem) if extra_certs_pem else []:
+    for extra in extras:
         if extra.public_bytes(serialization.Encoding.DER) != signer_der:
             builder = builder.add_certificate(extra)
     options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities]
