@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
@@ -41,15 +40,15 @@ from typing import Sequence
 import httpx
 import structlog
 from asn1crypto import cms as acms
-from asn1crypto import tsp as atsp
-from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database, utcnow
 from shared.envelope import canonical
+from shared.pki import tsp
 from shared.pki.cms import SignatureError, verify_detached
+from shared.pki.tsp import TimestampError, timestamp_response, token_from_reply
 from shared.signing import Signer, TrustStore
 from shared.topics import SystemId
 
@@ -231,54 +230,7 @@ def seal_statement(first_seq: int, last_seq: int, last_hash: str, root: str) -> 
                       "lastHash": last_hash, "root": root})
 
 
-def timestamp_request(digest: bytes) -> tuple[bytes, int]:
-    """A DER TimeStampReq for a SHA-256 ``digest`` (certReq, random nonce) and its nonce."""
-    nonce = secrets.randbits(63) + 1
-    req = atsp.TimeStampReq({
-        "version": "v1",
-        "message_imprint": {"hash_algorithm": {"algorithm": "sha256"}, "hashed_message": digest},
-        "nonce": nonce,
-        "cert_req": True,
-    })
-    return req.dump(), nonce
-
-
-class TimestampError(Exception):
-    pass
-
-
-def token_from_reply(reply_der: bytes, digest: bytes, nonce: int | None = None) -> bytes:
-    """The DER TimeStampToken of a granted reply for ``digest``; raises TimestampError otherwise."""
-    try:
-        reply = atsp.TimeStampResp.load(reply_der)
-        status = reply["status"]["status"].native
-    except Exception as exc:
-        raise TimestampError(f"not a TimeStampResp: {exc}") from None
-    if status not in ("granted", "granted_with_mods"):
-        text = reply["status"]["status_string"].native
-        raise TimestampError(f"time-stamp refused: {status} {text or ''}".strip())
-    token = reply["time_stamp_token"]
-    tst = _tst_info(token)
-    if tst["message_imprint"]["hashed_message"].native != digest:
-        raise TimestampError("the time-stamp's message imprint is not the digest sent")
-    if nonce is not None and tst["nonce"].native != nonce:
-        raise TimestampError("the time-stamp's nonce is not the one sent")
-    return token.dump()
-
-
-def timestamp_response(token_der: bytes) -> bytes:
-    """A granted DER TimeStampResp around a stored token (what ``openssl ts -verify -in`` reads)."""
-    token = acms.ContentInfo.load(token_der)
-    return atsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
-
-
-def _tst_info(token: acms.ContentInfo) -> atsp.TSTInfo:
-    if token["content_type"].native != "signed_data":
-        raise TimestampError("the time-stamp token is not SignedData")
-    eci = token["content"]["encap_content_info"]
-    if eci["content_type"].native != "tst_info":
-        raise TimestampError("the time-stamp token does not hold a TSTInfo")
-    return eci["content"].parsed
+timestamp_request = tsp.query
 
 
 @dataclass
@@ -290,37 +242,17 @@ class TimestampInfo:
 
 
 def verify_timestamp(token_der: bytes, digest: bytes, trust: TrustStore) -> TimestampInfo:
-    """Check an RFC 3161 token: its imprint is SHA-256 / ``digest``, its CMS signature verifies
-    with a certificate for timeStamping that chains to the roots (valid at genTime).
+    """Check an RFC 3161 token over the SHA-256 ``digest`` (``shared.pki.tsp.verify_token``).
     Raises TimestampError or SignatureError."""
-    try:
-        token = acms.ContentInfo.load(token_der, strict=True)
-        tst = _tst_info(token)
-        tst_der = token["content"]["encap_content_info"]["content"].contents
-        imprint = tst["message_imprint"]
-        gen_time = tst["gen_time"].native
-    except TimestampError:
-        raise
-    except Exception as exc:
-        raise TimestampError(f"not a time-stamp token: {exc}") from None
+    tst, tsa_cert = tsp.verify_token(token_der, trust.roots, trust.intermediates)
+    imprint = tst["message_imprint"]
     if imprint["hash_algorithm"]["algorithm"].native != "sha256":
         raise TimestampError("the message imprint is not SHA-256")
     if imprint["hashed_message"].native != digest:
         raise TimestampError("the message imprint is not the sealed root")
-    # the token's signature over the encapsulated TSTInfo, checked as a detached signature
-    detached = token["content"].copy()
-    detached["encap_content_info"] = {"content_type": "tst_info"}
-    detached_der = acms.ContentInfo({"content_type": "signed_data", "content": detached}).dump()
-    report = verify_detached(detached_der, tst_der, trust.roots, intermediates=trust.intermediates,
-                             at=gen_time, usage="sign")
-    try:
-        eku = report.signer_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        eku = []
-    if ExtendedKeyUsageOID.TIME_STAMPING not in eku:
-        raise TimestampError("the token is not signed by a time-stamping certificate")
-    return TimestampInfo(gen_time=gen_time, digest=digest, serial=tst["serial_number"].native,
-                         tsa=report.signer.common_name)
+    cn = tsa_cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return TimestampInfo(gen_time=tst["gen_time"].native, digest=digest, serial=tst["serial_number"].native,
+                         tsa=cn[0].value if cn else None)
 
 
 def verify_seal_signature(seal: LogSeal, trust: TrustStore, at: datetime | None = None) -> None:
@@ -367,7 +299,7 @@ async def seal_pending(db: Database, signer: Signer, tsa_url: str, *, max_record
         r = await client.post(tsa_url, content=query, headers={"content-type": "application/timestamp-query"})
         r.raise_for_status()
         token = token_from_reply(r.content, root, nonce)
-        gen_time = _tst_info(acms.ContentInfo.load(token))["gen_time"].native
+        gen_time = tsp.tst_info(acms.ContentInfo.load(token))["gen_time"].native
         seal = LogSeal(first_seq=first, last_seq=last, last_hash=last_hash, root=root.hex(),
                        signature=signature, timestamp_token=base64.b64encode(token).decode(),
                        timestamp_time=gen_time, sealed_at=utcnow())

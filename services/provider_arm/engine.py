@@ -19,7 +19,7 @@ telling ИС ГБД ЕЛ (and through it the portal) where the request stands.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession

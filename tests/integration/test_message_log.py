@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select, text
 
 from services.gateway import log_cli, message_log, service
