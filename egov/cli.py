@@ -49,9 +49,9 @@ def up() -> None:
     try:
         stack.start_all()
         stack.wait_healthy(60)
-        console.print(f"broker      {settings.broker} (Tansu, Kafka protocol, in memory)")
+        console.print(f"{'broker':<14}{settings.broker} (Tansu, Kafka protocol, in memory)")
         for service in ("portal", "gateway", "e_licensing", "provider_arm", "nca"):
-            console.print(f"{service:<12}{stack.url(service)}   docs: {stack.url(service)}/docs")
+            console.print(f"{service:<14}{stack.url(service)}   docs: {stack.url(service)}/docs")
         console.print("demo logins: [bold]egov demo accounts[/bold]   — Ctrl-C stops everything")
         while not stopping:
             for name, p in list(stack.procs.items()):
@@ -199,7 +199,8 @@ def verify(file: Path, signature: str = typer.Option(..., help="base64 CMS, or @
 
     sig = Path(signature[1:]).read_text().strip() if signature.startswith("@") else signature
     settings = CommonSettings()
-    _ca()
+    if not (settings.pki_dir / "ca" / "root.pem").exists():
+        raise typer.BadParameter(f"no НУЦ in {settings.data_dir.resolve()}: run `egov up` first, or set EGOV_DATA_DIR")
     try:
         report = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=revocation).verify(
             sig, canonical(json.loads(file.read_text(encoding="utf-8"))), usage=None if usage == "any" else usage)
