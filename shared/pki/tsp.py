@@ -43,7 +43,7 @@ def tst_info(token: acms.ContentInfo) -> atsp.TSTInfo:
     eci = token["content"]["encap_content_info"]
     if eci["content_type"].native != "tst_info":
         raise TimestampError("the time-stamp token does not hold a TSTInfo")
-    return eci["content"].parsed
+    return atsp.TSTInfo.load(eci["content"].contents)  # explicit: a token nested in a CMS attribute parses generically
 
 
 def token_from_reply(reply_der: bytes, digest: bytes, nonce: int | None = None) -> bytes:
