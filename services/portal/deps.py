@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the portal runtime, a database session, the logged-in user."""
+"""Request-scoped dependencies: a database session and the logged-in user."""
 from __future__ import annotations
 
 from typing import AsyncIterator
@@ -12,10 +12,6 @@ from shared.errors import ApiError
 from .models import User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def runtime(request: Request):
-    return request.app.state.rt
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
