@@ -18,7 +18,7 @@ Steps with an ``action`` do something besides deciding (see ACTIONS):
 * ``notify_testing`` — (S6) the signed notifications of date and place are sent to the applicants;
 * ``hold_testing`` — (S6) the testing is held at the scheduled time; passed / failed.
 
-The last four are not run by the engine yet: they are data for the diagrams and the future engine.
+The engine (``services/provider_arm/engine.py``) runs all of them.
 
 Schema additions beyond the first (S2 Almaty) definition, all optional:
 
