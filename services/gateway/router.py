@@ -32,9 +32,10 @@ async def _accept(request: Request, req: SendMessageRequest, channel: str):
         gw.metrics.messages.labels(sender, service_id, channel, "UNAVAILABLE").inc()
         raise ApiError("UNAVAILABLE", detail="the gateway is in maintenance mode")
     start = time.perf_counter()
+    signature = await asyncio.to_thread(service.check_sender_signature, req, gw.trust)
     try:
         async with gw.db.session() as s:
-            m = await service.accept(s, req, channel=channel, trust=gw.trust, signer=gw.signer)
+            m = await service.accept(s, req, channel=channel, signature=signature, signer=gw.signer)
     except ApiError as exc:
         gw.metrics.messages.labels(sender, service_id, channel, exc.code).inc()
         raise

@@ -10,7 +10,7 @@ from shared import envelope
 from shared.auth import VerifiedPasswords
 from shared.db import utcnow
 from shared.errors import ApiError
-from shared.pki.cms import SignatureError
+from shared.pki.cms import SignatureError, VerifyReport
 from shared.signing import Signer, TrustStore
 from shared.topics import MessageState, SystemId
 
@@ -32,18 +32,29 @@ async def authenticate(session: AsyncSession, sender_id: str, password: str | No
     return system
 
 
+def check_sender_signature(req: SendMessageRequest, trust: TrustStore) -> VerifyReport | SignatureError:
+    """The sender's CMS over the envelope (CPU work and, for a certificate not seen lately, an OCSP
+    round trip): run it before the transaction, off the event loop; ``accept`` reports the outcome
+    in its turn, after the sender is authenticated."""
+    try:
+        return envelope.verify_sender(req.model_dump(mode="json"), trust)
+    except SignatureError as exc:
+        return exc
+
+
 async def accept(
-    session: AsyncSession, req: SendMessageRequest, *, channel: str, trust: TrustStore, signer: Signer
+    session: AsyncSession, req: SendMessageRequest, *, channel: str, signature: VerifyReport | SignatureError,
+    signer: Signer,
 ) -> Message:
-    """sendMessage. Checks in X-Road's order after the sender is known and its signature good:
-    unknown service → wrong channel → access denied → service disabled → no route."""
+    """sendMessage. Checks in X-Road's order after the sender is known and its signature good
+    (``signature``: what ``check_sender_signature`` found): unknown service → wrong channel →
+    access denied → service disabled → no route."""
     info = req.messageInfo
     system = await authenticate(session, info.sender.senderId, info.sender.password)
     env = req.model_dump(mode="json")
-    try:
-        report = envelope.verify_sender(env, trust)
-    except SignatureError as exc:
-        raise ApiError("SENDER_SIGNATURE_INVALID", detail=exc.code)
+    if isinstance(signature, SignatureError):
+        raise ApiError("SENDER_SIGNATURE_INVALID", detail=signature.code)
+    report = signature
     if cert_sha256(report.signer_cert) != system.cert_sha256:
         raise ApiError("SENDER_SIGNATURE_INVALID", detail="not the system certificate registered for the sender")
 

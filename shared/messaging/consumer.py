@@ -124,7 +124,7 @@ class GatewayConsumer:
         except (ValueError, KeyError, TypeError):
             log.error("undecodable record dropped", system=self.system_id)
             return
-        rejection = self._check_signatures(env, sender_id)
+        rejection = await asyncio.to_thread(self._check_signatures, env, sender_id)  # CPU and OCSP, off the loop
         applied = True
         try:
             async with self.db.session() as s:

@@ -68,9 +68,10 @@ class Setup:
         return SendMessageRequest.model_validate(env)
 
     async def accept(self, db: Database, req: SendMessageRequest | None = None):
+        req = req or self.request()
+        signature = service.check_sender_signature(req, self.accept_trust)
         async with db.session() as s:
-            return await service.accept(s, req or self.request(), channel="async",
-                                        trust=self.accept_trust, signer=self.gateway_signer)
+            return await service.accept(s, req, channel="async", signature=signature, signer=self.gateway_signer)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
