@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench clean
+.PHONY: run test test-unit test-integration bench chaos clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-integration: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/gateway.py
+
+## chaos: thousands of applications while services, the broker, the НУЦ (and PostgreSQL) fail; prints one table
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos --applications $(or $(N),2000) $(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL))
 
 clean:
 	rm -rf .egov .pytest_cache

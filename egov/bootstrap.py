@@ -18,13 +18,18 @@ SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PRO
 
 
 def ensure_pki(settings: CommonSettings) -> DevCA:
-    """The development НУЦ, and a certificate + gateway password for every information system."""
+    """The development НУЦ (the only place that creates it), its operator's password
+    (``secrets/nca-operator.password``), and a certificate + gateway password for every
+    information system and the demo people."""
+    from services.nca import operators
+
     ca = DevCA.load_or_create(settings.pki_dir / "ca", base_url=settings.nca_url)
+    operators.ensure_password(settings.data_dir)
     (settings.pki_dir / "roots.pem").write_bytes(ca.roots_pem())
     for system_id in SYSTEMS:
         d = settings.pki_dir / "systems" / system_id
         if not (d / "cert.pem").exists():
-            ca.issue_system(system_id).write(d)
+            ca.issue_system(system_id, key_type="ec").write(d)  # ECDSA P-256: a third of RSA-2048's signing cost
         pw = d / "password"
         if not pw.exists():
             pw.write_text(secrets.token_urlsafe(24))
@@ -38,10 +43,29 @@ def migrate(settings: CommonSettings) -> None:
         upgrade(service, settings.database_url(service))
 
 
+async def seed_nca(settings: CommonSettings) -> None:
+    """The nca's database: the CA operator's password hash, and every certificate the bootstrap
+    issued directly (so that it can be revoked by serial)."""
+    from services.nca import operators
+    from services.nca import seed as nca_seed
+
+    ca = DevCA.load(settings.pki_dir / "ca", base_url=settings.nca_url)
+    password = operators.ensure_password(settings.data_dir)
+    certificates = await asyncio.to_thread(nca_seed.issued_files, settings.pki_dir, ca)
+    db = Database(settings.database_url("nca"))
+    try:
+        async with db.session() as s:
+            await nca_seed.seed(s, password, certificates)
+    finally:
+        await db.dispose()
+
+
 async def seed(settings: CommonSettings) -> None:
     from services.gateway import registry
     from services.portal import seed as portal_seed
     from services.provider_arm import seed as arm_seed
+
+    await seed_nca(settings)
 
     creds = {}
     for system_id in SYSTEMS:

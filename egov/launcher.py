@@ -34,6 +34,9 @@ class Stack:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    #: children get SIGTERM if the process that started them dies, even by SIGKILL (Linux); for
+    #: ``egov up``, whose main thread starts every child (a thread's exit would count as the parent's)
+    die_with_parent: bool = False
 
     @property
     def log_dir(self) -> Path:
@@ -66,7 +69,9 @@ class Stack:
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.child_env(),
-                                            start_new_session=True)
+                                            start_new_session=True,
+                                            preexec_fn=_die_with_parent if self.die_with_parent else None)
+        log.close()  # the child has its own descriptor
 
     def start_broker(self) -> None:
         host, port = self.settings.broker.rsplit(":", 1)
@@ -120,6 +125,13 @@ class Stack:
     def stop_all(self) -> None:
         for name in list(reversed(list(self.procs))):
             self.stop(name)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: PR_SET_PDEATHSIG = SIGTERM (so no service outlives ``egov up``)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _wait_port(host: str, port: int, timeout: float) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from typing import Awaitable, Callable
@@ -10,21 +11,101 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
+from opentelemetry.trace import SpanKind
+from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import ApiError, error_body
+from shared import jcs, telemetry
+from shared.errors import CATALOGUE, ApiError, error_body
 
 HealthCheck = Callable[[], Awaitable[None]]
 
-_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "AUTH_REQUIRED"}
+_STATUS_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "AUTH_REQUIRED", 413: "REQUEST_TOO_LARGE",
+                 429: "RATE_LIMITED", 503: "UNAVAILABLE"}
+#: a JSON body larger than this is refused with 413 before it is read further (routes may set their own)
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="a stable code from the one catalogue (shared/errors.py)")
+    message_ru: str
+    message_kk: str
+    step: str | None = Field(description="the regulation's diagram box where the refusal happened")
+    trace_id: str | None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body (API.md "Errors, everywhere")."""
+
+    error: ErrorDetail
+
+
+def error_responses(*codes: str) -> dict[int, dict]:
+    """OpenAPI ``responses`` for a route: each status with the error body and the codes it may carry."""
+    out: dict[int, dict] = {}
+    for code in codes:
+        spec = CATALOGUE[code]
+        entry = out.setdefault(spec.status, {"model": ErrorBody, "description": ""})
+        retry = " (retryable: Retry-After)" if spec.retryable else ""
+        entry["description"] += f"{'; ' if entry['description'] else ''}`{code}` — {spec.message_ru}{retry}"
+    return out
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database (or another peer) could not be reached, or is restarting: a retryable 503, not a 500."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (OperationalError, PoolTimeout, ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc.orig, (OSError, ConnectionError))
+                                            or "connection" in str(exc.orig).lower())
+
+
+def client_address(request: Request) -> str:
+    """The caller's address, the key of per-address limits."""
+    return request.client.host if request.client else "unknown"
+
+
+class _JCSRequest(Request):
+    async def json(self):
+        if not hasattr(self, "_json"):
+            self._json = jcs.loads(await self.body())
+        return self._json
+
+
+class JCSRoute(APIRoute):
+    """Every JSON body is parsed as RFC 8785 can canonicalise it (``shared.jcs.loads``): NaN,
+    Infinity, 1e400 or an integer beyond 2^53 − 1 is a 422 FORM_INVALID, never a 500 later.
+    Every router of every service uses it: ``APIRouter(..., route_class=JCSRoute)``."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def strict(request: Request):
+            return await handler(_JCSRequest(request.scope, request.receive))
+
+        return strict
+
+
+def _trace_context(_logger, _method, event: dict) -> dict:
+    """Every log line inside a span carries its trace id (the one tying the hops together)."""
+    trace_id = telemetry.trace_id_hex()
+    if trace_id:
+        event["trace_id"] = trace_id
+    return event
 
 
 def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stdout: level, time, event, the service, the trace id, and the fields of the
+    event (a request id, a code, a step…)."""
     logging.basicConfig(level=level, format="%(message)s")
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _trace_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
             structlog.processors.format_exc_info,
@@ -34,6 +115,57 @@ def configure_logging(level: str = "INFO") -> None:
     )
 
 
+class TraceMiddleware:
+    """Every HTTP call: its trace id (``x-trace-id`` in, or a new one; ``request.state.trace_id``,
+    the logs' ``trace_id``, the answer's ``x-trace-id``), its count and latency per route (Prometheus),
+    and — for an error nothing else handled — the catalogue's body instead of a stack trace: 503
+    UNAVAILABLE when the database (or another peer) is out of reach, else 500. A plain ASGI
+    middleware (no extra task per request)."""
+
+    def __init__(self, app, *, name: str, log, requests: Counter, latency: Histogram):
+        self.app, self.name, self.log, self.requests, self.latency = app, name, log, requests, latency
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        parent = headers.get(b"traceparent", b"").decode("latin-1") or None
+        with telemetry.span(f"{scope['method']} {scope['path']}", parent=parent, kind=SpanKind.SERVER,
+                            **{"http.method": scope["method"], "http.target": scope["path"]}) as span:
+            await self._traced(scope, receive, send, span, headers)
+
+    async def _traced(self, scope, receive, send, span, headers):
+        trace_id = telemetry.trace_id_hex() or headers.get(b"x-trace-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        scope.setdefault("state", {})["trace_id"] = trace_id
+        structlog.contextvars.bind_contextvars(trace_id=trace_id, service=self.name)
+        status, started, start = 500, False, time.perf_counter()
+
+        async def send_traced(message):
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-trace-id", trace_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_traced)
+        except Exception as exc:
+            if started:
+                raise
+            code = "UNAVAILABLE" if is_outage(exc) else "INTERNAL_ERROR"
+            self.log.exception("unhandled error", path=scope.get("path"), code=code)
+            response = JSONResponse(error_body(code, trace_id=trace_id), status_code=CATALOGUE[code].status,
+                                    headers={"Retry-After": str(CATALOGUE[code].retry_after)})
+            await response(scope, receive, send_traced)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            span.set_attribute("http.route", path)
+            span.set_attribute("http.status_code", status)
+            self.requests.labels(scope["method"], path, str(status)).inc()
+            self.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
+            structlog.contextvars.clear_contextvars()
+
+
 def create_app(
     name: str,
     *,
@@ -41,8 +173,11 @@ def create_app(
     description: str,
     lifespan=None,
     health_checks: dict[str, HealthCheck] | None = None,
+    max_body_size: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
-    app = FastAPI(title=title, description=description, lifespan=lifespan, version="0.1.0")
+    app = FastAPI(title=title, description=description, lifespan=lifespan, version="0.1.0",
+                  max_body_size=max_body_size)
+    telemetry.configure(name, os.environ.get("EGOV_OTLP_ENDPOINT"))
     app.state.health_checks = dict(health_checks or {})
     registry = CollectorRegistry()
     app.state.metrics = registry
@@ -50,24 +185,7 @@ def create_app(
     latency = Histogram("http_request_seconds", "HTTP request latency", ["method", "route"], registry=registry)
     log = structlog.get_logger(name)
 
-    @app.middleware("http")
-    async def trace(request: Request, call_next):
-        trace_id = request.headers.get("x-trace-id") or uuid.uuid4().hex
-        request.state.trace_id = trace_id
-        structlog.contextvars.bind_contextvars(trace_id=trace_id, service=name)
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("unhandled error", path=request.url.path)
-            response = JSONResponse(error_body("INTERNAL_ERROR", trace_id=trace_id), status_code=500)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        requests.labels(request.method, path, str(response.status_code)).inc()
-        latency.labels(request.method, path).observe(time.perf_counter() - start)
-        response.headers["x-trace-id"] = trace_id
-        structlog.contextvars.clear_contextvars()
-        return response
+    app.add_middleware(TraceMiddleware, name=name, log=log, requests=requests, latency=latency)
 
     def _trace_id(request: Request) -> str | None:
         return getattr(request.state, "trace_id", None)
@@ -75,21 +193,26 @@ def create_app(
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
         log.info("refused", code=exc.code, step=exc.step, detail=exc.detail, path=request.url.path)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(exc.body(_trace_id(request)), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.body(_trace_id(request)), status_code=exc.status, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        body = error_body("VALIDATION_ERROR", trace_id=_trace_id(request))
+        # a body that is not JSON, or holds numbers JCS cannot canonicalise, is an invalid form
+        bad_json = any(e.get("type") == "json_invalid" for e in exc.errors())
+        body = error_body("FORM_INVALID" if bad_json else "VALIDATION_ERROR", trace_id=_trace_id(request))
+        body["error"]["step"] = None  # a malformed body is not a step of any diagram
         body["error"]["fields"] = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg")} for e in exc.errors()
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"),
+             **({"reason": str(e["ctx"]["error"])} if e.get("type") == "json_invalid" and e.get("ctx") else {})}
+            for e in exc.errors()
         ]
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         code = _STATUS_CODES.get(exc.status_code, "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR")
-        return JSONResponse(error_body(code, trace_id=_trace_id(request)), status_code=exc.status_code)
+        return JSONResponse(error_body(code, trace_id=_trace_id(request)), status_code=exc.status_code,
+                            headers=ApiError(code).headers())
 
     @app.get("/health", tags=["operations"], summary="200 when every check passes, 503 naming the failing one")
     async def health():
@@ -106,6 +229,7 @@ def create_app(
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus text format")
     async def metrics():
-        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return PlainTextResponse(generate_latest(registry) + generate_latest(telemetry.REGISTRY),
+                                 media_type=CONTENT_TYPE_LATEST)
 
     return app

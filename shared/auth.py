@@ -1,6 +1,7 @@
 """Passwords (argon2) and bearer tokens (JWT, HS256) for portal users and operators."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -34,12 +35,13 @@ class VerifiedPasswords:
         self.size = size
         self._ok: dict[tuple[str, str], bytes] = {}
 
-    def check(self, hashed: str, password: str, *, who: str) -> bool:
+    async def check(self, hashed: str, password: str, *, who: str) -> bool:
+        """True when ``password`` matches; argon2, the first time, in a worker thread."""
         digest = hashlib.sha256(password.encode()).digest()
         known = self._ok.get((who, hashed))
-        if known is not None:
+        if known is not None:  # the stored hash was matched before: a digest comparison decides
             return hmac.compare_digest(known, digest)
-        if not verify_password(hashed, password):
+        if not await asyncio.to_thread(verify_password, hashed, password):
             return False
         if len(self._ok) >= self.size:
             self._ok.clear()

@@ -20,15 +20,9 @@ import copy
 import uuid
 from datetime import datetime, timezone
 
-import rfc8785
-
+from shared.jcs import canonical  # noqa: F401  (re-exported: what every signer and verifier hashes)
 from shared.pki.cms import VerifyReport
 from shared.signing import Signer, TrustStore
-
-
-def canonical(obj) -> bytes:
-    """RFC 8785 (JCS) canonical UTF-8 bytes of a JSON value."""
-    return rfc8785.dumps(obj)
 
 
 def new_id() -> str:
@@ -82,9 +76,9 @@ def sign(env: dict, signer: Signer) -> dict:
     return env
 
 
-def verify_sender(env: dict, trust: TrustStore) -> VerifyReport:
+async def verify_sender(env: dict, trust: TrustStore) -> VerifyReport:
     """Check the sender's signature (raises ``SignatureError``); the report names the signer."""
-    return trust.verify(env["signature"], sender_signed_bytes(env))
+    return await trust.verify(env["signature"], sender_signed_bytes(env))
 
 
 def gateway_signed_bytes(env: dict) -> bytes:
@@ -103,8 +97,9 @@ def countersign(env: dict, delivery_info: dict, signer: Signer) -> dict:
     return out
 
 
-def verify_gateway(env: dict, trust: TrustStore) -> VerifyReport:
-    return trust.verify(env["gatewaySignature"], gateway_signed_bytes(env))
+async def verify_gateway(env: dict, trust: TrustStore) -> VerifyReport:
+    """Check the gateway's countersignature over a delivered envelope (raises ``SignatureError``)."""
+    return await trust.verify(env["gatewaySignature"], gateway_signed_bytes(env))
 
 
 def properties(env: dict) -> dict[str, str]:

@@ -7,6 +7,13 @@ Every refusal anywhere in the system is an :class:`ApiError` with a code from
 
 ``step`` names the diagram box of the regulation where the refusal happened
 ("process 2", "condition 3", ...), when there is one.
+
+The failure model: every code says whether it is **retryable**. A retryable refusal is an
+outage or a limit (the НУЦ cannot be asked, the service is in maintenance, too many
+attempts), never a verdict on the request: its answer carries ``Retry-After``, a sender's
+outbox tries again later, a consumer leaves the message unconfirmed so that the gateway
+redelivers it, and nothing becomes a refusal to the applicant or a dead letter because of
+it. Every other code is permanent: the same input gets the same answer.
 """
 from __future__ import annotations
 
@@ -19,6 +26,9 @@ class ErrorSpec:
     message_ru: str
     message_kk: str
     step: str | None = None
+    #: an outage or a limit, not a verdict: try again after ``retry_after`` seconds
+    retryable: bool = False
+    retry_after: int | None = None
 
 
 CATALOGUE: dict[str, ErrorSpec] = {
@@ -26,8 +36,20 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "VALIDATION_ERROR": ErrorSpec(422, "Запрос не соответствует формату", "Сұрау форматқа сәйкес келмейді"),
     "NOT_FOUND": ErrorSpec(404, "Не найдено", "Табылмады"),
     "METHOD_NOT_ALLOWED": ErrorSpec(405, "Метод не поддерживается", "Әдіс қолдау көрсетілмейді"),
-    "INTERNAL_ERROR": ErrorSpec(500, "Внутренняя ошибка сервиса", "Сервистің ішкі қатесі"),
-    "UNAVAILABLE": ErrorSpec(503, "Сервис временно недоступен", "Сервис уақытша қолжетімсіз"),
+    "INTERNAL_ERROR": ErrorSpec(500, "Внутренняя ошибка сервиса", "Сервистің ішкі қатесі", retryable=True,
+                                retry_after=5),
+    "UNAVAILABLE": ErrorSpec(503, "Сервис временно недоступен", "Сервис уақытша қолжетімсіз", retryable=True,
+                             retry_after=5),
+    "REQUEST_TOO_LARGE": ErrorSpec(413, "Размер запроса превышает допустимый", "Сұрау көлемі рұқсат етілгеннен асады"),
+    "QUOTA_EXCEEDED": ErrorSpec(
+        429, "Превышен суточный лимит для заявителя, повторите завтра",
+        "Өтініш берушіге арналған тәуліктік шектен асты, ертең қайталаңыз", "process 3",
+        retryable=True, retry_after=3600,
+    ),
+    "RATE_LIMITED": ErrorSpec(
+        429, "Слишком много запросов, повторите позже", "Сұраулар тым көп, кейінірек қайталаңыз",
+        retryable=True, retry_after=1,
+    ),
     # --- authentication and ownership (portal flow "condition 1" / "process 2") -----
     "AUTH_FAILED": ErrorSpec(
         401, "Неверный ИИН/БИН или пароль", "ЖСН/БСН немесе құпиясөз қате", "process 2"
@@ -38,6 +60,8 @@ CATALOGUE: dict[str, ErrorSpec] = {
         "Вход временно заблокирован после неудачных попыток",
         "Сәтсіз әрекеттерден кейін кіру уақытша бұғатталды",
         "process 2",
+        retryable=True,
+        retry_after=60,
     ),
     "FORBIDDEN_ROLE": ErrorSpec(
         403, "Действие не разрешено вашей роли", "Әрекетке сіздің рөліңізге рұқсат жоқ"
@@ -60,6 +84,10 @@ CATALOGUE: dict[str, ErrorSpec] = {
     ),
     "DUPLICATE_REQUEST": ErrorSpec(
         409, "Такой запрос уже подан (повтор nonce)", "Мұндай сұрау бұрын берілген (nonce қайталанды)"
+    ),
+    "DOCUMENT_STALE": ErrorSpec(
+        422, "Документ подписан слишком давно или дата создания в будущем, подпишите заново",
+        "Құжатқа тым ерте қол қойылған немесе құру күні болашақта, қайта қол қойыңыз", "process 8",
     ),
     "FORM_INVALID": ErrorSpec(
         422, "Форма запроса заполнена неверно", "Сұрау нысаны қате толтырылған", "process 3"
@@ -117,11 +145,14 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ECP_MALFORMED": ErrorSpec(
         422, "Подпись повреждена или имеет неверный формат", "Қолтаңба бүлінген немесе форматы қате", "process 7"
     ),
+    # the НУЦ's OCSP responder and CRL could not be asked: an outage, not a bad signature
     "ECP_REVOCATION_UNKNOWN": ErrorSpec(
-        422,
-        "Не удалось проверить отзыв сертификата",
-        "Тіркеу куәлігінің кері қайтарылуын тексеру мүмкін болмады",
+        503,
+        "Не удалось проверить отзыв сертификата (НУЦ недоступен), повторите позже",
+        "Тіркеу куәлігінің кері қайтарылуын тексеру мүмкін болмады (ҰКО қолжетімсіз), кейінірек қайталаңыз",
         "process 7",
+        retryable=True,
+        retry_after=10,
     ),
     "ECP_NO_SIGNING_RIGHT": ErrorSpec(
         422,
@@ -153,12 +184,13 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ACCESS_DENIED": ErrorSpec(
         403, "Системе не предоставлен доступ к сервису", "Жүйеге сервиске қол жеткізу берілмеген"
     ),
-    "SERVICE_DISABLED": ErrorSpec(503, "Сервис отключён", "Сервис өшірілген"),
+    "SERVICE_DISABLED": ErrorSpec(503, "Сервис отключён", "Сервис өшірілген", retryable=True, retry_after=30),
     "ROUTE_NOT_FOUND": ErrorSpec(
         404, "Маршрут (РШЭП) для сообщения не найден", "Хабарламаның бағыты (ЭҮӨШ) табылмады"
     ),
     "SYNC_TIMEOUT": ErrorSpec(
-        504, "Получатель не ответил в установленное время", "Алушы белгіленген уақытта жауап бермеді"
+        504, "Получатель не ответил в установленное время", "Алушы белгіленген уақытта жауап бермеді",
+        retryable=True, retry_after=5,
     ),
     "RECIPIENT_ERROR": ErrorSpec(
         502, "Получатель вернул ошибку (см. subError)", "Алушы қате қайтарды (subError қараңыз)"
@@ -166,6 +198,35 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ADMIN_AUTH_FAILED": ErrorSpec(401, "Неверный токен администратора ШЭП", "ЭҮШ әкімшісінің токені қате"),
     "MESSAGE_NOT_FOUND": ErrorSpec(404, "Сообщение не найдено", "Хабарлама табылмады"),
     "ENVELOPE_INVALID": ErrorSpec(422, "Конверт сообщения неверен", "Хабарлама конверті қате"),
+    # --- НУЦ (nca): issuance and revocation by the CA operator -------------------
+    "CA_AUTH_FAILED": ErrorSpec(
+        401, "Неверные учётные данные оператора УЦ", "КО операторының тіркелгі деректері қате"
+    ),
+    "CA_AUTH_LOCKED": ErrorSpec(
+        429,
+        "Вход оператора УЦ временно заблокирован после неудачных попыток",
+        "Сәтсіз әрекеттерден кейін КО операторының кіруі уақытша бұғатталды",
+    ),
+    "CSR_INVALID": ErrorSpec(
+        422,
+        "Запрос на сертификат (PKCS#10) повреждён, не подписан своим ключом или ключ не поддерживается",
+        "Тіркеу куәлігіне сұрау (PKCS#10) бүлінген, өз кілтімен қол қойылмаған немесе кілтке қолдау жоқ",
+    ),
+    "CERT_PROFILE_INVALID": ErrorSpec(
+        422,
+        "Данные владельца сертификата указаны неверно (имя, организация, роли, сроки)",
+        "Тіркеу куәлігі иесінің деректері қате көрсетілген (аты, ұйым, рөлдер, мерзімдер)",
+    ),
+    "CERTIFICATE_INVALID": ErrorSpec(
+        422,
+        "Сертификат не распознан или выпущен не этим удостоверяющим центром",
+        "Тіркеу куәлігі танылмады немесе оны бұл куәландырушы орталық бермеген",
+    ),
+    "CERTIFICATE_NOT_FOUND": ErrorSpec(
+        404,
+        "Сертификат с таким серийным номером не выпускался этим удостоверяющим центром",
+        "Мұндай сериялық нөмірлі тіркеу куәлігін бұл куәландырушы орталық бермеген",
+    ),
 }
 
 
@@ -173,7 +234,8 @@ class ApiError(Exception):
     """A refusal with a stable code. Raise it anywhere; the app turns it into the body."""
 
     def __init__(self, code: str, *, step: str | None = None, detail: str | None = None,
-                 extra: dict | None = None):
+                 extra: dict | None = None, retry_after: int | None = None,
+                 headers: dict[str, str] | None = None):
         if code not in CATALOGUE:
             raise KeyError(f"error code {code!r} is not in the catalogue")
         self.code = code
@@ -182,16 +244,39 @@ class ApiError(Exception):
         self.detail = detail
         #: more fields for the body (e.g. the recipient's own ErrorInfo as ``subError``)
         self.extra = extra or {}
+        #: seconds for ``Retry-After`` when it differs from the catalogue's (e.g. a lockout's remainder)
+        self.retry_after = retry_after if retry_after is not None else self.spec.retry_after
+        #: response headers besides Retry-After (e.g. a 401's WWW-Authenticate challenge)
+        self.extra_headers = headers
         super().__init__(f"{code}: {detail or self.spec.message_ru}")
 
     @property
     def status(self) -> int:
         return self.spec.status
 
+    @property
+    def retryable(self) -> bool:
+        return self.spec.retryable
+
+    def headers(self) -> dict[str, str] | None:
+        """``Retry-After`` for a retryable refusal, ``WWW-Authenticate`` for a 401."""
+        headers = dict(self.extra_headers or {})
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, int(self.retry_after)))
+        if self.status == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return headers or None
+
     def body(self, trace_id: str | None = None) -> dict:
         body = error_body(self.code, step=self.step, trace_id=trace_id)
         body["error"].update(self.extra)
         return body
+
+
+def is_retryable(code: str | None) -> bool:
+    """Whether a code (e.g. from another system's error body) names an outage rather than a verdict."""
+    spec = CATALOGUE.get(code or "")
+    return spec is not None and spec.retryable
 
 
 def error_body(code: str, *, step: str | None = None, trace_id: str | None = None) -> dict:

@@ -37,11 +37,21 @@ class CommonSettings(BaseSettings):
     nca_url: str = "http://127.0.0.1:8005"
     #: check every signer's certificate by OCSP (CRL as fallback); fail closed when neither answers
     check_revocation: bool = True
+    #: how long an OCSP/CRL answer is reused before the НУЦ is asked again (never past its nextUpdate);
+    #: when the НУЦ cannot be asked after that, checks fail with the retryable ECP_REVOCATION_UNKNOWN
+    revocation_freshness_seconds: float = 300
     #: seconds between outbox relay polls (the relay is also woken on commit)
     outbox_poll_seconds: float = 0.5
     #: the gateway re-produces a message not confirmed within this many seconds
     redelivery_seconds: float = 5.0
     log_level: str = "INFO"
+    #: an OTLP/HTTP collector for the traces (e.g. http://collector:4318); none: trace ids in the logs only
+    otlp_endpoint: str = ""
+    #: where rate-limit and lockout counters live: "memory://" (per process) or "redis://host:6379"
+    rate_limit_storage: str = "memory://"
+    #: failed logins per account, and per client address, before further attempts are refused (429 AUTH_LOCKED)
+    login_failures: str = "5/5minutes"
+    login_failures_per_address: str = "50/5minutes"
 
     @property
     def pki_dir(self) -> Path:

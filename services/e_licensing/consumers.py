@@ -16,18 +16,29 @@ personal cabinet.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
+from shared.messaging.consumer import Delivered, Handler
+from shared.payloads import StatusUpdate, Submission
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.providers import provider_by_bin
 from shared.topics import MessageType, ServiceId
 
 from .models import Application, Permit, PermitEvent
+
+
+@dataclass
+class ApplicantSignature:
+    """What re-verifying the applicant's signature found: the signer, or a permanent refusal code."""
+
+    signer: dict = field(default_factory=dict)
+    refusal: str | None = None
 
 #: services with a fee (state duty or payment) checked against the ПШЭП record
 PAID_SERVICES = {"S1", "S2", "S3", "S4", "S5"}
@@ -51,18 +62,41 @@ async def existing_permit(s: AsyncSession, doc: dict) -> Permit | None:
     return p
 
 
-def make_handler(rt):
-    async def handle(s: AsyncSession, env: dict) -> None:
-        service_id = env["messageInfo"]["serviceId"]
-        data = env["messageData"]["data"]
-        if service_id == ServiceId.ELICENSE_SUBMIT:
-            await register(s, rt, data)
-        elif service_id == ServiceId.ELICENSE_RESULT:
-            await on_provider_message(s, rt, env["messageInfo"]["messageType"], data)
-        else:
-            raise ApiError("SERVICE_NOT_FOUND", detail=service_id)
+def handlers(rt) -> dict[str, Handler]:
+    async def check_applicant(msg: Delivered) -> ApplicantSignature:
+        """Re-verify the applicant's signature before the transaction. A bad signature is a refusal
+        told to the applicant; the НУЦ being unreachable is an outage (raised: redelivered later)."""
+        doc = msg.data.document
+        try:
+            report = await rt.trust.verify(msg.data.signature, canonical(doc), usage="sign")
+        except SignatureError as exc:
+            if exc.retryable:
+                raise
+            return ApplicantSignature(refusal=exc.code)
+        refusal = None if doc["iin_bin"] in (report.signer.iin, report.signer.bin) else "ECP_IIN_MISMATCH"
+        return ApplicantSignature(signer=report.signer.to_dict(), refusal=refusal)
 
-    return handle
+    async def check_result(msg: Delivered):
+        """The provider's signed result: a signer with a signing right at the provider (else rejected)."""
+        result = msg.data.result
+        if result is None:
+            return None
+        provider = provider_by_bin(str((result.document.get("provider") or {}).get("bin", "")))
+        report = await rt.trust.verify(result.signature, canonical(result.document), usage="sign")
+        if provider is None or not has_signing_right(report.signer, provider.bin):
+            raise ApiError("ECP_NO_SIGNING_RIGHT", detail="signer has no signing right for the provider")
+        return provider
+
+    async def apply_submit(s: AsyncSession, msg: Delivered) -> None:
+        await register(s, rt, msg.data.model_dump(), msg.checked)
+
+    async def apply_result(s: AsyncSession, msg: Delivered) -> None:
+        await on_provider_message(s, rt, msg.message_type, msg.data.model_dump(exclude_none=True), msg.checked)
+
+    return {
+        ServiceId.ELICENSE_SUBMIT: Handler(apply_submit, schema=Submission, check=check_applicant),
+        ServiceId.ELICENSE_RESULT: Handler(apply_result, schema=StatusUpdate, check=check_result),
+    }
 
 
 def _notify_portal(s, rt, request_id: str, message_type: str, **data) -> None:
@@ -71,18 +105,10 @@ def _notify_portal(s, rt, request_id: str, message_type: str, **data) -> None:
                       correlation_id=request_id, data={"request_id": request_id, **data})
 
 
-async def register(s: AsyncSession, rt, data: dict) -> None:
+async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignature) -> None:
     doc, request_id = data["document"], data["request_id"]
     now = utcnow()
-    refusal = None
-    signer = {}
-    try:
-        report = rt.trust.verify(data["signature"], canonical(doc), usage="sign")
-        signer = report.signer.to_dict()
-        if doc["iin_bin"] not in (report.signer.iin, report.signer.bin):
-            refusal = "ECP_IIN_MISMATCH"
-    except SignatureError as exc:
-        refusal = exc.code
+    refusal, signer = applicant.refusal, applicant.signer
     if refusal is None and doc["service_code"] in PAID_SERVICES:
         payment = data.get("payment") or {}
         if payment.get("status") != "PAID" or payment.get("payment_id") != doc.get("payment_id"):
@@ -114,7 +140,8 @@ async def register(s: AsyncSession, rt, data: dict) -> None:
     )
 
 
-async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict) -> None:
+async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict, provider) -> None:
+    """``provider``: the result's provider whose signing right ``check_result`` established."""
     app = await s.scalar(select(Application).where(Application.request_id == data["request_id"]))
     if app is None:
         raise ApiError("NOT_FOUND", detail=f"application for request {data['request_id']}")
@@ -126,13 +153,6 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
         _notify_portal(s, rt, app.request_id, MessageType.NOTIFICATION, **forward)
         return
     result = data["result"]
-    provider = provider_by_bin(result["document"].get("provider", {}).get("bin", ""))
-    try:
-        report = rt.trust.verify(result["signature"], canonical(result["document"]), usage="sign")
-        if provider is None or not has_signing_right(report.signer, provider.bin):
-            raise SignatureError("ECP_NO_SIGNING_RIGHT", detail="signer has no signing right for the provider")
-    except SignatureError as exc:
-        raise ApiError(exc.code, detail=exc.detail)  # rejected: recorded in the inbox, reported to the gateway
     kind = result["kind"]
     number = result["document"].get("number")
     if kind != "refusal" and number:

@@ -7,7 +7,7 @@ from shared.app import configure_logging, create_app
 from shared.messaging.runtime import SystemRuntime
 from shared.topics import SystemId
 
-from .consumers import make_handler
+from .consumers import handlers
 from .models import InboxMessage, OutboxMessage
 from .router import router
 from .settings import ELicensingSettings
@@ -15,9 +15,8 @@ from .settings import ELicensingSettings
 
 def build(settings: ELicensingSettings | None = None) -> SystemRuntime:
     settings = settings or ELicensingSettings()
-    rt = SystemRuntime(SystemId.E_LICENSING, settings, outbox_model=OutboxMessage, inbox_model=InboxMessage,
-                       handler=None)
-    rt.consumer.handler = make_handler(rt)
+    rt = SystemRuntime(SystemId.E_LICENSING, settings, outbox_model=OutboxMessage, inbox_model=InboxMessage)
+    rt.consumer.handlers = handlers(rt)
     return rt
 
 

@@ -1,35 +1,64 @@
-"""Public verification of a licence or certificate by its number."""
+"""Public verification of a licence or certificate by its number: what a public registry shows."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
+from shared.app import JCSRoute
 from shared.calendar import ALMATY
+from shared.envelope import canonical
 from shared.errors import ApiError
+from shared.numbers import is_well_formed
+from shared.pki.cms import SignatureError
+from shared.providers import provider_by_bin
 
 from .models import Permit, PermitEvent
 
-router = APIRouter(prefix="/api/v1", tags=["registry"])
+router = APIRouter(route_class=JCSRoute, prefix="/api/v1", tags=["registry"])
 
 
 def _iso(dt) -> str | None:
     return dt.astimezone(ALMATY).isoformat() if dt else None
 
 
-@router.get("/permits/{number}")
-async def permit(number: str, request: Request) -> dict:
-    """The registry's record of a licence or certificate: the current signed document (after the
-    last re-issue or duplicate) and its history — issued, reissued, duplicated — each entry with
-    the signed document of that version. Public; 404 NOT_FOUND for an unknown number."""
-    async with request.app.state.rt.db.session() as s:
+async def _signature(trust, p: Permit) -> dict:
+    """Whether the permit's current signed document verifies now (revocation included), and by whom."""
+    try:
+        report = await trust.verify(p.signature, canonical(p.document), usage="sign")
+    except SignatureError as exc:
+        if exc.retryable:
+            raise
+        return {"valid": False, "code": exc.code}
+    signer = report.signer
+    return {"valid": True, "signer": signer.common_name, "organisation": signer.organization,
+            "signed_at": report.signers[0].signing_time.isoformat() if report.signers[0].signing_time else None}
+
+
+@router.get("/permits/{number}", summary="Public registry: a licence or certificate by its number")
+async def permit(request: Request, number: str = Path(max_length=64)) -> dict:
+    """What a public registry shows of a licence or certificate: its number, kind, the holder's name,
+    status, validity, the provider, whether its signature verifies (and by whom), and the dates of
+    its versions (issued, reissued, duplicated). Not the holder's IIN/BIN, the application or the
+    form. The number is the one the holder was given (random, with a check symbol): a malformed or
+    unknown number is 404 NOT_FOUND. 503 ECP_REVOCATION_UNKNOWN while the НУЦ cannot be asked."""
+    rt = request.app.state.rt
+    if not is_well_formed(number):
+        raise ApiError("NOT_FOUND")
+    async with rt.db.read() as s:
         p = await s.get(Permit, number)
         if p is None:
             raise ApiError("NOT_FOUND")
         events = list(await s.scalars(select(PermitEvent).where(PermitEvent.number == number)
                                       .order_by(PermitEvent.at, PermitEvent.id)))
-        return {"number": p.number, "kind": p.kind, "service_code": p.service_code or p.document.get("service_code"),
-                "status": p.status, "holder_iin_bin": p.holder_iin_bin, "provider_bin": p.provider_bin,
-                "issued_at": _iso(p.issued_at), "updated_at": _iso(p.updated_at),
-                "document": p.document, "signature": p.signature,
-                "history": [{"event": e.event, "subtype": e.subtype, "application_number": e.application_number,
-                             "at": _iso(e.at), "document": e.document, "signature": e.signature} for e in events]}
+    doc = p.document
+    provider = provider_by_bin(p.provider_bin)
+    return {"number": p.number, "kind": p.kind, "service_code": p.service_code or doc.get("service_code"),
+            "title_ru": doc.get("title_ru"), "title_kk": doc.get("title_kk"),
+            "holder": {"name": (doc.get("holder") or {}).get("name")},
+            "status": p.status, "subtype": doc.get("subtype"),
+            "valid_from": _iso(p.issued_at), "valid_until": doc.get("valid_until"),
+            "updated_at": _iso(p.updated_at),
+            "provider": {"bin": p.provider_bin, "name_ru": provider.name_ru if provider else None,
+                         "name_kk": provider.name_kk if provider else None},
+            "signature": await _signature(rt.trust, p),
+            "history": [{"event": e.event, "subtype": e.subtype, "at": _iso(e.at)} for e in events]}

@@ -4,49 +4,65 @@ Bearer token: ``EGOV_GATEWAY_ADMIN_TOKEN``, or the one kept in ``<data dir>/secr
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
-from typing import Literal
+from datetime import timedelta
+from typing import Annotated, Literal
 
 from cryptography import x509
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
 from shared.auth import hash_password
 from shared.errors import ApiError
 from shared.messaging.broker import ensure_topics
+from shared.app import JCSRoute, client_address
 
+from . import service
 from .models import Acl, Message, Route, Service, System
 from .registry import cert_sha256
 
 bearer = HTTPBearer(auto_error=False)
 
 
-def admin(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
-    token = request.app.state.gw.admin_token
-    if creds is None or not hmac.compare_digest(creds.credentials, token):
-        raise ApiError("ADMIN_AUTH_FAILED")
+async def admin(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+    """The admin bearer token, compared in constant time as bytes (any header value is just wrong).
+    Wrong tokens from an address that keeps guessing get 429 AUTH_LOCKED for a while (the right one,
+    256 random bits, is never locked out)."""
+    gw = request.app.state.gw
+    given = (creds.credentials if creds else "").encode("utf-8", "surrogateescape")
+    if hmac.compare_digest(given, gw.admin_token.encode()):
+        return
+    address = client_address(request)
+    await gw.admin_guard.ensure_allowed("admin:" + address, address)
+    await gw.admin_guard.failed("admin:" + address, address)
+    raise ApiError("ADMIN_AUTH_FAILED")
 
 
-router = APIRouter(prefix="/shep/v1/admin", tags=["admin"], dependencies=[Depends(admin)])
+router = APIRouter(route_class=JCSRoute, prefix="/shep/v1/admin", tags=["admin"], dependencies=[Depends(admin)])
+
+
+Id = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class SystemIn(BaseModel):
-    title: str
-    password: str
-    cert_pem: str
+    title: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=8, max_length=256)
+    cert_pem: str = Field(max_length=16 * 1024)
 
 
 class ServiceIn(BaseModel):
-    title: str
-    recipient_id: str | None = None
+    title: str = Field(min_length=1, max_length=255)
+    recipient_id: str | None = Field(None, min_length=1, max_length=64, description="None for a routed service")
     channel: Literal["async", "sync"] = "async"
     enabled: bool = True
 
 
 class RouteIn(BaseModel):
-    recipient_id: str
+    recipient_id: str = Field(min_length=1, max_length=64)
 
 
 class MaintenanceIn(BaseModel):
@@ -68,56 +84,62 @@ async def registry(request: Request) -> dict:
 
 
 @router.put("/systems/{system_id}")
-async def put_system(system_id: str, body: SystemIn, request: Request) -> dict:
+async def put_system(system_id: Id, body: SystemIn, request: Request) -> dict:
     try:
         cert = x509.load_pem_x509_certificate(body.cert_pem.encode())
     except ValueError:
         raise ApiError("VALIDATION_ERROR", detail="cert_pem is not a PEM certificate")
+    password_hash = await asyncio.to_thread(hash_password, body.password)  # argon2: off the event loop
     async with request.app.state.gw.db.session() as s:
         row = await s.get(System, system_id) or System(system_id=system_id)
-        row.title, row.password_hash = body.title, hash_password(body.password)
+        row.title, row.password_hash = body.title, password_hash
         row.cert_pem, row.cert_sha256 = body.cert_pem, cert_sha256(cert)
         s.add(row)
     await ensure_topics(request.app.state.gw.settings.broker, [system_id])  # its delivery topic, before anyone uses it
+    request.app.state.gw.directory.invalidate()
     return {"system_id": system_id, "cert_sha256": row.cert_sha256}
 
 
 @router.put("/services/{service_id}")
-async def put_service(service_id: str, body: ServiceIn, request: Request) -> dict:
+async def put_service(service_id: Id, body: ServiceIn, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         if body.recipient_id and await s.get(System, body.recipient_id) is None:
             raise ApiError("SENDER_UNKNOWN", detail=f"recipient {body.recipient_id}")
         row = await s.get(Service, service_id) or Service(service_id=service_id)
         row.title, row.recipient_id, row.channel, row.enabled = body.title, body.recipient_id, body.channel, body.enabled
         s.add(row)
+    request.app.state.gw.directory.invalidate()
     return {"service_id": service_id, **body.model_dump()}
 
 
 @router.put("/routes/{service_id}/{route_id}")
-async def put_route(service_id: str, route_id: str, body: RouteIn, request: Request) -> dict:
+async def put_route(service_id: Id, route_id: Id, body: RouteIn, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         if await s.get(Service, service_id) is None or await s.get(System, body.recipient_id) is None:
             raise ApiError("NOT_FOUND")
         row = await s.get(Route, (service_id, route_id)) or Route(service_id=service_id, route_id=route_id)
         row.recipient_id = body.recipient_id
         s.add(row)
+    request.app.state.gw.directory.invalidate()
     return {"service_id": service_id, "route_id": route_id, "recipient_id": body.recipient_id}
 
 
 @router.put("/acl/{sender_id}/{service_id}", summary="allow a sender to call a service")
-async def allow(sender_id: str, service_id: str, request: Request) -> dict:
+async def allow(sender_id: Id, service_id: Id, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         if await s.get(System, sender_id) is None or await s.get(Service, service_id) is None:
             raise ApiError("NOT_FOUND")
         if await s.get(Acl, (sender_id, service_id)) is None:
             s.add(Acl(sender_id=sender_id, service_id=service_id))
+    request.app.state.gw.directory.invalidate()
     return {"sender_id": sender_id, "service_id": service_id, "allowed": True}
 
 
 @router.delete("/acl/{sender_id}/{service_id}", summary="take the right away (deny is the default)")
-async def deny(sender_id: str, service_id: str, request: Request) -> dict:
+async def deny(sender_id: Id, service_id: Id, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         await s.execute(delete(Acl).where(Acl.sender_id == sender_id, Acl.service_id == service_id))
+    request.app.state.gw.directory.invalidate()
     return {"sender_id": sender_id, "service_id": service_id, "allowed": False}
 
 
@@ -128,9 +150,33 @@ async def maintenance(body: MaintenanceIn, request: Request) -> dict:
     return {"maintenance": body.enabled}
 
 
+@router.get("/dead-letters", summary="messages stopped or refused by their recipient")
+async def list_dead_letters(request: Request, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
+    """DELIVERY_STOPPED (not confirmed by their deadline) and NOT_DELIVERED (refused for good by the
+    recipient) messages, newest first, with the reason. ``egov dead-letters list`` prints the same."""
+    async with request.app.state.gw.db.read() as s:
+        return await service.dead_letters(s, limit)
+
+
+class ResendIn(BaseModel):
+    message_ids: list[str] | None = Field(None, description="the dead letters to resend; all of them when empty")
+
+
+@router.post("/dead-letters/resend", summary="deliver dead letters again")
+async def resend_dead_letters(body: ResendIn, request: Request) -> dict:
+    """Back ON_DELIVERY, due now, with a new delivery deadline; the recipient's inbox makes a
+    message it had already applied a no-op."""
+    gw = request.app.state.gw
+    async with gw.db.session() as s:
+        count = await service.resend(s, body.message_ids,
+                                     deliver_for=timedelta(seconds=gw.settings.gateway_delivery_ttl_seconds))
+    gw.relay.wakeup.set()
+    return {"resent": count}
+
+
 @router.get("/operations", summary="operational records: one per message")
 async def operations(request: Request, limit: int = Query(100, ge=1, le=1000),
-                     sender_id: str | None = None) -> list[dict]:
+                     sender_id: str | None = Query(None, max_length=64)) -> list[dict]:
     """Times in and out, sender, recipient, service, size, attempts and outcome of each message."""
     q = select(Message).order_by(Message.received_at.desc()).limit(limit)
     if sender_id:

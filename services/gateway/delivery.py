@@ -2,11 +2,13 @@
 
 The messages table is the gateway's outbox: a message stays ON_DELIVERY until its
 recipient confirms it; the relay produces it (keyed by correlationId, so one request's
-messages keep their order) and produces it again every ``redelivery_seconds`` until then
-— the embedded broker keeps messages in memory only and may restart empty. After
-``max_attempts`` the message is DELIVERY_STOPPED and goes to the dead-letter topic with the
-reason; so does a message its recipient refused (NOT_DELIVERED). Neither blocks the messages
-behind it.
+messages keep their order) and produces it again, with backoff (``redelivery_seconds``
+doubling up to a cap, with jitter), until then — the embedded broker keeps messages in
+memory only and may restart empty, and a recipient may be down or waiting for the НУЦ.
+A message not confirmed by its ``deliver_until`` (``gateway_delivery_ttl_seconds`` after it
+was accepted) is DELIVERY_STOPPED and goes to the dead-letter topic with the reason; so does a
+message its recipient refused for good (NOT_DELIVERED). Neither blocks the messages behind it,
+and ``egov dead-letters resend`` (or the admin API) puts them back in line.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from sqlalchemy import or_, select
 
 from shared.db import Database, utcnow
 from shared.messaging.broker import ensure_topics
+from shared.messaging.retry import Backoff
 from shared.topics import DEAD_LETTER_TOPIC, Header, MessageState, deliver_topic
 
 from .models import Message, System
@@ -30,20 +33,52 @@ STORAGE_CONFLICT_RETRIES = 500
 
 
 class DeliveryRelay:
-    def __init__(self, db: Database, bootstrap: str, *, redelivery_seconds: float, max_attempts: int, poll_seconds: float = 0.5):
+    def __init__(self, db: Database, bootstrap: str, *, backoff: Backoff, poll_seconds: float = 0.5):
         self.db = db
         self.bootstrap = bootstrap
-        self.redelivery = timedelta(seconds=redelivery_seconds)
-        self.max_attempts = max_attempts
+        #: the delay before the n-th redelivery of an unconfirmed message
+        self.backoff = backoff
         self.poll_seconds = poll_seconds
         self.wakeup = asyncio.Event()
         self.producer: AIOKafkaProducer | None = None
+        #: messages accepted a moment ago, to be produced at once (the fast path)
+        self._fresh: asyncio.Queue[Message] = asyncio.Queue()
 
     @property
     def connected(self) -> bool:
         return self.producer is not None
 
+    def hand_over(self, m: Message) -> None:
+        """A message just accepted (and committed, counted as its first attempt): produce it now.
+        If that fails, or this process dies first, the poll produces it again when it falls due."""
+        self._fresh.put_nowait(m)
+
+    async def produce_fresh(self) -> None:
+        """The fast path: produce what was just accepted, many records at a time, without a query."""
+        while True:
+            batch = [await self._fresh.get()]
+            while not self._fresh.empty() and len(batch) < 500:
+                batch.append(self._fresh.get_nowait())
+            producer = self.producer
+            if producer is None:
+                continue  # not connected: the poll delivers them when they fall due
+            sent = [await producer.send(deliver_topic(m.recipient_id), _value(m), key=m.correlation_id.encode(),
+                                        headers=_headers(m, 1)) for m in batch]
+            results = await asyncio.gather(*sent, return_exceptions=True)
+            failed = sum(isinstance(r, Exception) for r in results)
+            if failed:
+                log.warning("fast delivery failed; the poll redelivers", failed=failed, of=len(batch))
+
     async def run(self) -> None:
+        fast = asyncio.create_task(self.produce_fresh())
+        try:
+            await self._poll()
+        finally:
+            fast.cancel()
+            await asyncio.gather(fast, return_exceptions=True)
+
+    async def _poll(self) -> None:
+        failures = 0
         while True:
             try:
                 if self.producer is None:
@@ -56,10 +91,12 @@ class DeliveryRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                failures += 1
                 log.warning("delivery pass failed; reconnecting", error=f"{exc.__class__.__name__}: {exc}")
                 await self._drop_producer()
-                await asyncio.sleep(1)
+                await asyncio.sleep(Backoff(0.5, 10.0).delay(failures))
                 continue
+            failures = 0
             try:
                 await asyncio.wait_for(self.wakeup.wait(), self.poll_seconds)
             except asyncio.TimeoutError:
@@ -72,13 +109,13 @@ class DeliveryRelay:
 
     async def deliver_due(self) -> None:
         while True:
-            due_before = utcnow() - self.redelivery
-            async with self.db.session() as s:
+            now = utcnow()
+            async with self.db.read() as s:
                 rows = (
                     await s.scalars(
                         select(Message)
                         .where(Message.state == MessageState.ON_DELIVERY)
-                        .where(or_(Message.last_attempt_at.is_(None), Message.last_attempt_at < due_before))
+                        .where(or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
                         .order_by(Message.received_at)
                         .limit(200)
                     )
@@ -89,34 +126,27 @@ class DeliveryRelay:
                 await self._produce(m)
 
     async def _produce(self, m: Message) -> None:
-        stop = m.attempts >= self.max_attempts
+        stop = m.deliver_until is not None and m.deliver_until < utcnow()
         if not stop:
-            headers = [
-                (Header.MESSAGE_ID, m.message_id.encode()),
-                (Header.CORRELATION_ID, m.correlation_id.encode()),
-                (Header.SERVICE_ID, m.service_id.encode()),
-                (Header.MESSAGE_TYPE, m.message_type.encode()),
-                (Header.SENDER_ID, m.sender_id.encode()),
-                (Header.ATTEMPT, str(m.attempts + 1).encode()),
-            ]
-            await self._send(deliver_topic(m.recipient_id), json.dumps(m.envelope, ensure_ascii=False).encode(),
-                             key=m.correlation_id.encode(), headers=headers)
+            await self._send(deliver_topic(m.recipient_id), _value(m), key=m.correlation_id.encode(),
+                             headers=_headers(m, m.attempts + 1))
         async with self.db.session() as s:
             row = await s.get(Message, m.message_id)
             if row.state != MessageState.ON_DELIVERY:
                 return
             if stop:
                 row.state = MessageState.DELIVERY_STOPPED
-                row.status_message = f"not confirmed after {m.attempts} deliveries"
+                row.status_message = f"not confirmed after {m.attempts} deliveries, by {m.deliver_until.isoformat()}"
                 row.dead_letter_pending = True
                 log.error("delivery stopped", message_id=m.message_id)
             else:
                 row.attempts += 1
                 row.last_attempt_at = utcnow()
+                row.next_attempt_at = row.last_attempt_at + timedelta(seconds=self.backoff.delay(row.attempts))
 
     async def dead_letters(self) -> None:
         """Produce to the dead-letter topic what was stopped or refused, with the reason."""
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = (await s.scalars(select(Message).where(Message.dead_letter_pending.is_(True)).limit(200))).all()
         for m in rows:
             reason = m.status_message or ""
@@ -158,3 +188,18 @@ class DeliveryRelay:
 
     async def close(self) -> None:
         await self._drop_producer()
+
+
+def _value(m: Message) -> bytes:
+    return json.dumps(m.envelope, ensure_ascii=False).encode()
+
+
+def _headers(m: Message, attempt: int) -> list[tuple[str, bytes]]:
+    return [
+        (Header.MESSAGE_ID, m.message_id.encode()),
+        (Header.CORRELATION_ID, m.correlation_id.encode()),
+        (Header.SERVICE_ID, m.service_id.encode()),
+        (Header.MESSAGE_TYPE, m.message_type.encode()),
+        (Header.SENDER_ID, m.sender_id.encode()),
+        (Header.ATTEMPT, str(attempt).encode()),
+    ]

@@ -24,10 +24,12 @@ from . import message_log
 from .settings import GatewaySettings
 
 
-def _open(settings: GatewaySettings | None) -> tuple[GatewaySettings, Database, TrustStore]:
+def _open(settings: GatewaySettings | None, *, offline: bool = False) -> tuple[GatewaySettings, Database, TrustStore]:
+    """``offline``: the seals' signatures and time-stamps are checked against the trust anchors only,
+    without asking the НУЦ about revocation — an audit that needs no network."""
     settings = settings or GatewaySettings()
     db = Database(settings.database_url("gateway"))
-    trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation)
+    trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation and not offline)
     return settings, db, trust
 
 
@@ -35,11 +37,11 @@ def _print(obj, out: TextIO) -> None:
     out.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
-async def verify_async(settings: GatewaySettings | None = None) -> dict:
+async def verify_async(settings: GatewaySettings | None = None, *, offline: bool = False) -> dict:
     """The :func:`message_log.verify_log` report as a dict."""
-    _, db, trust = _open(settings)
+    _, db, trust = _open(settings, offline=offline)
     try:
-        return (await message_log.verify_log(db, trust)).to_dict()
+        return {**(await message_log.verify_log(db, trust)).to_dict(), "revocationChecked": trust.revocation is not None}
     finally:
         await db.dispose()
 
@@ -52,10 +54,10 @@ async def export_async(message_id: str, settings: GatewaySettings | None = None)
         await db.dispose()
 
 
-def verify(settings: GatewaySettings | None = None, *, out: TextIO | None = None) -> int:
-    """``egov log verify``: walk the chain, check every seal; prints the report.
+def verify(settings: GatewaySettings | None = None, *, out: TextIO | None = None, offline: bool = False) -> int:
+    """``egov log verify [--offline]``: walk the chain, check every seal; prints the report.
     Exit code 0 when the log is intact, 1 otherwise (the report names the first altered record)."""
-    report = asyncio.run(verify_async(settings))
+    report = asyncio.run(verify_async(settings, offline=offline))
     _print(report, out or sys.stdout)
     return 0 if report["ok"] else 1
 

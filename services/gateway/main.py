@@ -10,11 +10,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from shared.app import configure_logging, create_app
 from shared.auth import load_secret
 from shared.db import Database
+from shared.messaging.retry import Backoff
 from shared.signing import Signer, TrustStore
+from shared.throttle import LoginGuard, Throttle, limiter
 from shared.topics import SystemId
 
 from . import admin
 from .delivery import DeliveryRelay
+from .directory import Directory
 from .message_log import LogSealer
 from .router import router
 from .settings import GatewaySettings
@@ -39,8 +42,14 @@ class Gateway:
     trust: TrustStore
     signer: Signer
     relay: DeliveryRelay
+    #: the registries (systems, services, routes, ACL) as calls read them
+    directory: Directory
     metrics: Metrics
     admin_token: str
+    #: failed authentications per sender id / address, and the per-sender message rate
+    sender_guard: LoginGuard
+    admin_guard: LoginGuard
+    sender_rate: Throttle
     maintenance: bool = False
     #: sync calls waiting for their reply, by messageId
     sync_waiters: dict[str, asyncio.Future] = field(default_factory=dict)
@@ -48,21 +57,29 @@ class Gateway:
 
 def build(settings: GatewaySettings, registry: CollectorRegistry) -> Gateway:
     db = Database(settings.database_url("gateway"))
+    limits = limiter(settings.rate_limit_storage)
     return Gateway(
         settings=settings,
         db=db,
-        trust=TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation),
+        trust=TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation,
+                                      freshness_seconds=settings.revocation_freshness_seconds),
         signer=Signer.from_dir(settings.pki_dir / "systems" / SystemId.GATEWAY),
         relay=DeliveryRelay(
             db,
             settings.broker,
-            redelivery_seconds=settings.redelivery_seconds,
-            max_attempts=settings.gateway_max_attempts,
+            backoff=Backoff(settings.redelivery_seconds, max(settings.redelivery_seconds,
+                                                             settings.gateway_redelivery_cap_seconds)),
             poll_seconds=settings.outbox_poll_seconds,
         ),
+        directory=Directory(db, settings.gateway_registry_refresh_seconds),
         metrics=Metrics(registry),
         admin_token=settings.gateway_admin_token
         or load_secret(settings.data_dir / "secrets" / "gateway-admin.token").hex(),
+        sender_guard=LoginGuard(limits, failures=settings.login_failures,
+                                per_address=settings.login_failures_per_address),
+        admin_guard=LoginGuard(limits, failures=settings.login_failures,
+                               per_address=settings.login_failures_per_address),
+        sender_rate=Throttle(settings.gateway_sender_rate, limits),
     )
 
 
@@ -83,6 +100,7 @@ async def lifespan(app):
         seal_task.cancel()
         await asyncio.gather(task, seal_task, return_exceptions=True)
         await gw.relay.close()
+        await gw.trust.aclose()
         await gw.db.dispose()
 
 
@@ -100,7 +118,7 @@ async def _key() -> None:
     """The gateway's key signs, and its own certificate verifies — revocation status included
     (OCSP answers are cached; a stale or unreachable НУЦ fails this check)."""
     gw = app.state.gw
-    await asyncio.to_thread(gw.trust.verify, gw.signer.sign(b"health"), b"health")
+    await gw.trust.verify(gw.signer.sign(b"health"), b"health")
 
 
 app = create_app(

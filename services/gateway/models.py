@@ -75,7 +75,11 @@ class Message(Base):
     status_message: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: when the delivery relay (re)produces it next, while ON_DELIVERY (backoff after each attempt)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    #: not confirmed by then → DELIVERY_STOPPED and dead-lettered (``gateway_delivery_ttl_seconds``)
+    deliver_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[dict | None] = mapped_column(JSON)
     #: stopped or refused, and not yet produced to the dead-letter topic

@@ -2,46 +2,95 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from shared import envelope
+from shared.app import JCSRoute, client_address
 from shared.errors import ApiError
 
 from . import service
 from .schemas import (
+    BatchResult,
     DeliveryNotification,
+    DeliveryNotifications,
     MessageStatusResponse,
     SendMessageRequest,
     SendMessageResponse,
+    SendMessagesRequest,
+    SendMessagesResponse,
     SyncReply,
     SyncResponse,
 )
 
-router = APIRouter(prefix="/shep/v1")
+router = APIRouter(route_class=JCSRoute, prefix="/shep/v1")
 basic = HTTPBasic(description="senderId and password of the calling system")
 
 
-async def _accept(request: Request, req: SendMessageRequest, channel: str):
-    """Accept a message on a channel, counted per sender and service (Prometheus)."""
+async def authenticate(request: Request, sender_id: str, password: str | None):
     gw = request.app.state.gw
-    sender, service_id = req.messageInfo.sender.senderId, req.messageInfo.serviceId
+    return await service.authenticate(gw.directory, sender_id, password, guard=gw.sender_guard,
+                                      address=client_address(request))
+
+
+async def _checked(request: Request, raw: dict, channel: str) -> service.Offer:
+    """Everything before the transaction, in order: maintenance, the sender authenticated, its rate,
+    its signature over the envelope exactly as received (the parsed body, password left out — not a
+    re-serialisation of the model), the service and its recipient."""
+    gw = request.app.state.gw
     if gw.maintenance:
-        gw.metrics.messages.labels(sender, service_id, channel, "UNAVAILABLE").inc()
         raise ApiError("UNAVAILABLE", detail="the gateway is in maintenance mode")
-    start = time.perf_counter()
-    signature = await asyncio.to_thread(service.check_sender_signature, req, gw.trust)
+    info = raw["messageInfo"]
+    system = await authenticate(request, info["sender"]["senderId"], info["sender"].get("password"))
+    await gw.sender_rate.hit(system.system_id)
+    await service.check_signature(raw["signature"], envelope.sender_signed_bytes(raw), system, gw.trust)
+    target, recipient = service.route(await gw.directory.current(), raw, system, channel)
+    return service.Offer(raw, system, target, recipient)
+
+
+async def _record(request: Request, offers: list[service.Offer]) -> list[service.Accepted]:
+    """The checked envelopes, recorded (with their log records) in one short transaction, then handed
+    to the producer."""
+    gw = request.app.state.gw
+    async with gw.db.session() as s:
+        out = await service.accept(s, offers, signer=gw.signer,
+                                   deliver_for=timedelta(seconds=gw.settings.gateway_delivery_ttl_seconds),
+                                   first_redelivery=timedelta(seconds=gw.settings.redelivery_seconds))
+    for a in out:
+        if a.new:
+            gw.relay.hand_over(a.message)  # produced now; the relay's poll is the safety net
+    return out
+
+
+def _count(gw, raw: dict, channel: str, outcome: str, start: float, size: int = 0) -> None:
+    """Messages offered, per sender, service, channel and outcome (Prometheus)."""
+    info = raw.get("messageInfo") or {}
+    sender, service_id = str((info.get("sender") or {}).get("senderId"))[:64], str(info.get("serviceId"))[:64]
+    gw.metrics.messages.labels(sender, service_id, channel, outcome).inc()
+    if outcome == "ACCEPTED":
+        gw.metrics.accept_seconds.labels(sender, service_id).observe(time.perf_counter() - start)
+        gw.metrics.bytes.labels(sender, service_id).inc(size)
+
+
+async def _accept(request: Request, req: SendMessageRequest, channel: str):
+    """Accept one message on a channel."""
+    gw = request.app.state.gw
+    raw, start = await request.json(), time.perf_counter()
     try:
-        async with gw.db.session() as s:
-            m = await service.accept(s, req, channel=channel, signature=signature, signer=gw.signer)
+        [accepted] = await _record(request, [await _checked(request, raw, channel)])
+        if accepted.error is not None:
+            raise accepted.error
     except ApiError as exc:
-        gw.metrics.messages.labels(sender, service_id, channel, exc.code).inc()
+        _count(gw, raw, channel, exc.code, start)
         raise
-    gw.metrics.messages.labels(sender, service_id, channel, "ACCEPTED").inc()
-    gw.metrics.accept_seconds.labels(sender, service_id).observe(time.perf_counter() - start)
-    gw.metrics.bytes.labels(sender, service_id).inc(m.size)
+    m = accepted.message
+    _count(gw, raw, channel, "ACCEPTED", start, m.size)
     return m
 
 
@@ -50,42 +99,112 @@ async def send_message(req: SendMessageRequest, request: Request) -> SendMessage
     """Accept a signed envelope for asynchronous delivery to the service's recipient.
 
     Refusals: SENDER_UNKNOWN, SENDER_AUTH_FAILED, SENDER_SIGNATURE_INVALID, SERVICE_NOT_FOUND,
-    WRONG_CHANNEL, ACCESS_DENIED, SERVICE_DISABLED, ROUTE_NOT_FOUND, UNAVAILABLE (maintenance).
-    The same messageId sent again by the same sender is accepted once."""
+    WRONG_CHANNEL, ACCESS_DENIED, SERVICE_DISABLED, ROUTE_NOT_FOUND; retryable (503 with
+    Retry-After): UNAVAILABLE (maintenance), ECP_REVOCATION_UNKNOWN (the НУЦ cannot be asked about
+    the sender's certificate). The same messageId sent again by the same sender is accepted once."""
     m = await _accept(request, req, "async")
-    request.app.state.gw.relay.wakeup.set()
     return SendMessageResponse(messageId=m.message_id, correlationId=m.correlation_id, responseDate=envelope.now_iso())
 
 
+@router.post("/async/messages/batch", response_model=SendMessagesResponse, summary="sendMessage, for many messages",
+             tags=["async channel"], max_body_size=16 * 1024 * 1024)
+async def send_messages(batch: SendMessagesRequest, request: Request) -> SendMessagesResponse:
+    """The same as sendMessage for up to 500 envelopes in one call (an extension of the channel: a
+    sender's outbox relays what is pending at once). Each envelope is checked on its own — the
+    refusal of one refuses only that one, with its code and whether it is retryable — and those that
+    pass are recorded in one transaction, in the order given. A retryable refusal (an outage) stops
+    the batch there: the envelopes after it are not attempted (the same error, retryable), so that a
+    sender who tries again later keeps its order. The answer lists, in the same order, the messageId
+    and correlationId accepted, or the error."""
+    gw = request.app.state.gw
+    raws, start = (await request.json())["messages"], time.perf_counter()
+    results: list = [None] * len(raws)
+    checked, stopped = [], None
+    for i, raw in enumerate(raws):
+        if stopped is not None:
+            results[i] = stopped
+            continue
+        try:
+            checked.append((i, raw, await _checked(request, raw, "async")))
+        except ApiError as exc:
+            _count(gw, raw, "async", exc.code, start)
+            results[i] = BatchResult(error=exc.body()["error"], retryable=exc.retryable)
+            if exc.retryable:
+                stopped = results[i]
+    recorded = await _record(request, [offer for _, _, offer in checked])
+    for (i, raw, _), a in zip(checked, recorded):
+        if a.error is not None:
+            _count(gw, raw, "async", a.error.code, start)
+            results[i] = BatchResult(error=a.error.body()["error"], retryable=False)
+            continue
+        _count(gw, raw, "async", "ACCEPTED", start, a.message.size)
+        results[i] = BatchResult(messageId=a.message.message_id, correlationId=a.message.correlation_id)
+    return SendMessagesResponse(results=results, responseDate=envelope.now_iso())
+
+
 @router.get("/async/messages", summary="getMessages", tags=["async channel"])
-async def get_messages(request: Request, serviceId: str | None = None, amount: int = Query(10, ge=1, le=100),
-                       creds: HTTPBasicCredentials = Depends(basic)) -> dict:
+async def get_messages(request: Request, serviceId: str | None = Query(None, max_length=64),
+                       amount: int = Query(10, ge=1, le=100), creds: HTTPBasicCredentials = Depends(basic)) -> dict:
     """Pull: the caller's messages not yet confirmed (for systems that do not consume Kafka).
     Confirm each with sendDeliveryNotification."""
     gw = request.app.state.gw
-    async with gw.db.session() as s:
-        return {"messages": await service.pull(s, creds.username, creds.password, serviceId, amount)}
+    system = await authenticate(request, creds.username, creds.password)
+    async with gw.db.read() as s:
+        return {"messages": await service.pull(s, system, serviceId, amount)}
+
+
+MessageId = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
 @router.post("/async/messages/{message_id}/delivery", summary="sendDeliveryNotification", tags=["async channel"])
-async def delivery_notification(message_id: str, note: DeliveryNotification, request: Request) -> dict:
-    """The recipient confirms (DELIVERED) or refuses (NOT_DELIVERED, with ErrorInfo) a message;
-    a refused message goes to the dead-letter topic with the reason."""
+async def delivery_notification(message_id: MessageId, note: DeliveryNotification, request: Request) -> dict:
+    """The recipient confirms (DELIVERED) or refuses (NOT_DELIVERED, with ErrorInfo) a message. A
+    refused message goes to the dead-letter topic with the reason — unless ``resendMessage`` is
+    true: then the recipient could not apply it now, and the gateway redelivers it later."""
     gw = request.app.state.gw
+    system = await authenticate(request, note.sender.senderId, note.sender.password)
     async with gw.db.session() as s:
-        await service.notify_delivery(s, message_id, note)
+        await service.notify_delivery(s, system, message_id, note, backoff=gw.relay.backoff)
     gw.relay.wakeup.set()
     return {"notificationId": envelope.new_id()}
+
+
+@router.post("/async/delivery", summary="sendDeliveryNotification, for many messages at once", tags=["async channel"])
+async def delivery_notifications(notes: DeliveryNotifications, request: Request) -> dict:
+    """The same as sendDeliveryNotification, for up to 1,000 messages in one call and one transaction
+    (what one poll of the recipient's topic brought). Answers, per message, ``confirmed`` or the
+    catalogue code of why not (MESSAGE_NOT_FOUND: not this recipient's message)."""
+    gw = request.app.state.gw
+    system = await authenticate(request, notes.sender.senderId, notes.sender.password)
+    async with gw.db.session() as s:
+        results = await service.notify_many(s, system, notes.notifications, backoff=gw.relay.backoff)
+    gw.relay.wakeup.set()
+    return {"notificationId": envelope.new_id(), "results": results}
 
 
 @router.get("/async/messages/{message_id}/status", response_model=MessageStatusResponse,
             summary="getMessageStatus", tags=["async channel"])
 async def message_status(
-    message_id: str, request: Request, creds: HTTPBasicCredentials = Depends(basic)
+    message_id: MessageId, request: Request, creds: HTTPBasicCredentials = Depends(basic)
 ) -> dict:
     gw = request.app.state.gw
-    async with gw.db.session() as s:
-        return await service.message_status(s, message_id, creds.username, creds.password)
+    system = await authenticate(request, creds.username, creds.password)
+    async with gw.db.read() as s:
+        return await service.message_status(s, system, message_id)
+
+
+def _sync_limit(req: SendMessageRequest, ceiling: float) -> float:
+    """The gateway's limit, or the property ``timeoutSeconds`` when it asks for less."""
+    asked = {p.key: p.value for p in req.messageInfo.properties}.get("timeoutSeconds")
+    if asked is None:
+        return ceiling
+    try:
+        value = float(asked)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ApiError("ENVELOPE_INVALID", detail="the property timeoutSeconds must be a positive number of seconds")
+    return min(ceiling, value)
 
 
 @router.post("/sync", response_model=SyncResponse, summary="sendMessage (sync channel)", tags=["sync channel"])
@@ -95,41 +214,40 @@ async def sync_call(req: SendMessageRequest, request: Request) -> dict:
     (or the property ``timeoutSeconds``, if lower). No reply in time → 504 SYNC_TIMEOUT. A reply
     carrying the recipient's ErrorInfo → 502 RECIPIENT_ERROR with it untouched in ``subError``."""
     gw = request.app.state.gw
-    limit = gw.settings.gateway_sync_timeout_seconds
-    asked = {p.key: p.value for p in req.messageInfo.properties}.get("timeoutSeconds")
-    if asked:
-        limit = min(limit, float(asked))
+    limit = _sync_limit(req, gw.settings.gateway_sync_timeout_seconds)
     m = await _accept(request, req, "sync")
     waiter = gw.sync_waiters.setdefault(m.message_id, asyncio.get_running_loop().create_future())
-    gw.relay.wakeup.set()
     try:
-        reply: SyncReply = await asyncio.wait_for(asyncio.shield(waiter), limit)
+        reply: dict = await asyncio.wait_for(asyncio.shield(waiter), limit)
     except asyncio.TimeoutError:
         async with gw.db.session() as s:
             await service.stop_sync(s, m.message_id)
         raise ApiError("SYNC_TIMEOUT", detail=f"no reply within {limit:g} s", extra={"messageId": m.message_id})
     finally:
         gw.sync_waiters.pop(m.message_id, None)
-    if reply.errorInfo is not None:
-        raise ApiError("RECIPIENT_ERROR", extra={"messageId": m.message_id,
-                                                 "subError": reply.errorInfo.model_dump(mode="json", exclude_unset=True)})
+    if reply.get("errorInfo") is not None:
+        raise ApiError("RECIPIENT_ERROR", extra={"messageId": m.message_id, "subError": reply["errorInfo"]})
     out = {
         "responseInfo": {"messageId": m.message_id, "correlationId": m.correlation_id,
                          "responseDate": envelope.now_iso(), "status": {"code": "OK", "message": None}},
-        "responseData": reply.responseData.model_dump(mode="json", exclude_unset=True) if reply.responseData else None,
-        "signature": reply.signature,
+        "responseData": reply.get("responseData"),
+        "signature": reply["signature"],
     }
     out["gatewaySignature"] = gw.signer.sign(envelope.canonical(out))
     return out
 
 
 @router.post("/sync/{message_id}/reply", summary="reply to a sync call", tags=["sync channel"])
-async def sync_reply(message_id: str, reply: SyncReply, request: Request) -> dict:
-    """The recipient's answer to a sync request it received on its topic."""
+async def sync_reply(message_id: MessageId, reply: SyncReply, request: Request) -> dict:
+    """The recipient's answer to a sync request it received on its topic, signed with its system
+    certificate over JCS({messageId, responseData, errorInfo}) exactly as sent."""
     gw = request.app.state.gw
+    raw = await request.json()
+    system = await authenticate(request, reply.sender.senderId, reply.sender.password)
+    await service.check_signature(raw["signature"], service.sync_reply_bytes(message_id, raw), system, gw.trust)
     async with gw.db.session() as s:
-        await service.sync_reply(s, message_id, reply, trust=gw.trust)
+        await service.sync_reply(s, system, message_id, raw)
     waiter = gw.sync_waiters.get(message_id)
     if waiter is not None and not waiter.done():
-        waiter.set_result(reply)
+        waiter.set_result(raw)
     return {"messageId": message_id, "accepted": True}

@@ -50,6 +50,25 @@ class SendMessageResponse(BaseModel):
     responseDate: str
 
 
+class SendMessagesRequest(BaseModel):
+    """sendMessage for many envelopes: each signed by its sender, as in sendMessage."""
+
+    messages: list[SendMessageRequest] = Field(min_length=1, max_length=500)
+
+
+class BatchResult(BaseModel):
+    messageId: str | None = None
+    correlationId: str | None = None
+    #: the error body's ``error`` object when this envelope was refused
+    error: dict | None = None
+    retryable: bool | None = None
+
+
+class SendMessagesResponse(BaseModel):
+    results: list[BatchResult]
+    responseDate: str
+
+
 class ErrorInfo(BaseModel):
     errorCode: str
     errorMessage: str | None = None
@@ -73,6 +92,20 @@ class DeliveryNotification(BaseModel):
     serviceId: str
     sender: SenderInfo
     deliveryStatus: DeliveryStatus
+
+
+class DeliveryNote(BaseModel):
+    messageId: str = Field(min_length=1, max_length=64)
+    serviceId: str = Field(max_length=64)
+    deliveryStatus: DeliveryStatus
+
+
+class DeliveryNotifications(BaseModel):
+    """sendDeliveryNotification for many messages at once (an extension of the channel: a recipient
+    confirms what one poll of its topic brought in one call)."""
+
+    sender: SenderInfo
+    notifications: list[DeliveryNote] = Field(min_length=1, max_length=1000)
 
 
 class MessageStatusInfo(BaseModel):

@@ -23,8 +23,12 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+import structlog
+
 from shared.pki.ca import DevCA, Issued, _key_usage, _new_key, _validity  # the CA module's helpers
 from shared.pki.revocation import issuer_hashes
+
+log = structlog.get_logger("nca")
 
 #: the policy under which the TSA issues its tokens (TSTInfo.policy): the НУЦ's TSA policy arc
 TSA_POLICY_OID = "1.2.398.3.3.2.6"
@@ -144,13 +148,19 @@ def build_crl(ca: DevCA, entries: list[RevokedEntry], *, now: datetime | None = 
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuing_ski), critical=False)
     )
     for entry in entries:
-        revoked = (x509.RevokedCertificateBuilder()
-                   .serial_number(entry.serial)
-                   .revocation_date(entry.revoked_at))
-        flag = REASON_FLAGS.get(entry.reason)
-        if flag is not None:
-            revoked = revoked.add_extension(x509.CRLReason(flag), critical=False)
-        builder = builder.add_revoked_certificate(revoked.build())
+        try:
+            revoked = (x509.RevokedCertificateBuilder()
+                       .serial_number(entry.serial)
+                       .revocation_date(entry.revoked_at))
+            flag = REASON_FLAGS.get(entry.reason)
+            if flag is not None:
+                revoked = revoked.add_extension(x509.CRLReason(flag), critical=False)
+            revoked = revoked.build()
+        except (ValueError, TypeError, OverflowError) as exc:
+            # one entry that cannot be encoded must not take the whole CRL down
+            log.error("CRL entry skipped", serial=str(entry.serial)[:80], error=str(exc))
+            continue
+        builder = builder.add_revoked_certificate(revoked)
     crl = builder.sign(ca.issuing_key, hashes.SHA256())
     return crl.public_bytes(serialization.Encoding.DER)
 
@@ -170,12 +180,16 @@ def parse_ocsp_request(ca: DevCA, der: bytes) -> ocsp.OCSPRequest:
     """Parse a DER OCSP request for one certificate of the issuing CA.
 
     Raises :class:`OcspRequestError` with MALFORMED_REQUEST when it does not parse (or asks about
-    several certificates), UNAUTHORIZED when its CertID names another issuer."""
+    several certificates, or a serial that is not a positive integer of at most 20 octets —
+    RFC 5280 §4.1.2.2), UNAUTHORIZED when its CertID names another issuer."""
     try:
         req = ocsp.load_der_ocsp_request(der)
         algorithm = req.hash_algorithm
+        serial = req.serial_number
     except Exception as exc:
         raise OcspRequestError(ocsp.OCSPResponseStatus.MALFORMED_REQUEST, str(exc)) from None
+    if not 0 < serial < 2 ** 159:
+        raise OcspRequestError(ocsp.OCSPResponseStatus.MALFORMED_REQUEST, "not a serial of at most 20 octets")
     name_hash, key_hash = issuer_hashes(ca.issuing_cert, algorithm)
     if req.issuer_name_hash != name_hash or req.issuer_key_hash != key_hash:
         raise OcspRequestError(ocsp.OCSPResponseStatus.UNAUTHORIZED, "not a certificate of this CA")

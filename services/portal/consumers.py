@@ -8,17 +8,20 @@ the signer has a signing right at the provider of the request's region.
 from __future__ import annotations
 
 from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
+from shared.messaging.consumer import Delivered, Handler
+from shared.payloads import StatusUpdate
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
+from shared.topics import ServiceId
 
 from . import catalogue
 from .models import Notification, Request, RequestEvent
+
 
 RANK = {"SUBMITTED": 0, "REGISTERED": 1, "IN_PROCESSING": 2, "COMPLETED": 3, "REFUSED": 3}
 TEXTS = {
@@ -31,24 +34,38 @@ TEXTS = {
 }
 
 
-def make_handler(trust):
-    async def handle(s: AsyncSession, env: dict) -> None:
-        data = env["messageData"]["data"]
-        req = await s.get(Request, data.get("request_id"))
+def handlers(trust) -> dict[str, Handler]:
+    async def check(msg: Delivered):
+        """The result's signature, before the transaction: the signer's certificate info when it
+        holds, else the ECP_* code it failed with (the result is then kept out of the cabinet).
+        An unreachable НУЦ is raised: an outage, the message is redelivered later."""
+        result = msg.data.result
+        if result is None:
+            return None
+        try:
+            return (await trust.verify(result.signature, canonical(result.document), usage="sign")).signer
+        except SignatureError as exc:
+            if exc.retryable:
+                raise
+            return exc.code
+
+    async def apply(s: AsyncSession, msg: Delivered) -> None:
+        data: StatusUpdate = msg.data
+        req = await s.get(Request, data.request_id)
         if req is None:
-            raise ApiError("NOT_FOUND", detail=f"request {data.get('request_id')}")
-        status = data.get("status", req.status)
+            raise ApiError("NOT_FOUND", detail=f"request {data.request_id}")
+        status = data.status or req.status
         now = utcnow()
-        if data.get("application_number"):
-            req.application_number = data["application_number"]
-        note = data.get("note")
-        if "result" in data:
-            status = _accept_result(req, data["result"], trust)
+        if data.application_number:
+            req.application_number = data.application_number
+        note = data.note
+        if data.result is not None:
+            status = _accept_result(req, data.result.model_dump(), msg.checked)
             if req.result_rejected:
                 note = f"Результат не принят: подпись не подтверждена ({req.result_rejected})"
-        at = datetime.fromisoformat(data["at"]) if data.get("at") else now
-        s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.get("step"),
-                           actor=data.get("actor"), note=note))
+        at = _parse_time(data.at) or now
+        s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.step,
+                           actor=data.actor, note=note))
         if RANK.get(status, -1) > RANK[req.status]:
             req.status = status
             req.updated_at = now
@@ -57,17 +74,25 @@ def make_handler(trust):
             s.add(Notification(iin_bin=req.iin_bin, request_id=req.request_id, text_ru=ru.format(n=n),
                                text_kk=kk.format(n=n), created_at=now))
 
-    return handle
+    return {ServiceId.PORTAL_NOTIFY: Handler(apply, schema=StatusUpdate, check=check)}
 
 
-def _accept_result(req: Request, result: dict, trust) -> str:
-    variant = catalogue.find(req.service_code, req.region)[1]
+def _parse_time(value: str | None) -> datetime | None:
     try:
-        report = trust.verify(result["signature"], canonical(result["document"]), usage="sign")
-        if not has_signing_right(report.signer, variant.provider.bin):
-            raise SignatureError("ECP_NO_SIGNING_RIGHT", detail=report.signer.dn)
-    except SignatureError as exc:
-        req.result_rejected = exc.code
+        at = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
+
+
+def _accept_result(req: Request, result: dict, signer) -> str:
+    """``signer``: the verified signer's certificate info, or the ECP_* code the signature failed with."""
+    variant = catalogue.find(req.service_code, req.region)[1]
+    if isinstance(signer, str):
+        req.result_rejected = signer
+        return req.status
+    if not has_signing_right(signer, variant.provider.bin):
+        req.result_rejected = "ECP_NO_SIGNING_RIGHT"
         return req.status
     req.result = result
     req.result_rejected = None

@@ -12,12 +12,13 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import ApiError
+from shared.app import JCSRoute
 
 from . import catalogue
 from .deps import current_user, session
 from .models import Payment, User
 
-router = APIRouter(prefix="/api/v1", tags=["payments (ПШЭП imitation)"])
+router = APIRouter(route_class=JCSRoute, prefix="/api/v1", tags=["payments (ПШЭП imitation)"])
 
 
 class PaymentIn(BaseModel):

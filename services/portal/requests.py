@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request as HttpRequest
@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.calendar import ALMATY
 from shared.db import utcnow
 from shared.errors import ApiError
+from shared.app import JCSRoute
 
 from . import catalogue, submission
-from .deps import current_user, session
+from .deps import current_user, read_session, session
 from .models import Notification, Request, User
 
-router = APIRouter(prefix="/api/v1", tags=["requests"])
+router = APIRouter(route_class=JCSRoute, prefix="/api/v1", tags=["requests"])
 
 
 class SubmitIn(BaseModel):
@@ -47,22 +48,25 @@ async def submit(
     Refusals: 403 IIN_BIN_NOT_OWNER, 402 PAYMENT_NOT_FOUND, 422 ECP_*, 409 DUPLICATE_REQUEST,
     422 FORM_INVALID / DOCUMENTS_INCOMPLETE / SERVICE_UNKNOWN — each with its diagram step."""
     rt = request.app.state.rt
-    req = await submission.submit(s, user=user, document=body.document, signature=body.signature,
-                                  trust=rt.trust, outbox=rt.outbox, now=utcnow())
+    await request.app.state.quotas.requests.hit(user.iin_bin)
+    checked = await submission.check(body.document, body.signature, rt.trust)  # before the transaction
+    req = await submission.submit(s, user=user, checked=checked, outbox=rt.outbox, now=utcnow(),
+                                  max_age=timedelta(hours=rt.settings.portal_document_max_age_hours))
     return SubmitOut(request_id=req.request_id, status=req.status,
                      expected_result_at=req.expected_result_at.astimezone(ALMATY))
 
 
 def diagram_url(r: Request) -> str | None:
-    """Where provider_arm draws the request's process with its current step marked
-    (``EGOV_PROVIDER_ARM_URL``, else the provider_arm port on this host)."""
+    """Where provider_arm draws the request's process (``EGOV_PROVIDER_ARM_URL``, else the
+    provider_arm port on this host). The drawing with the request's own path is for the provider's
+    operators; the applicant's timeline says where the request stands."""
     found = catalogue.find(r.service_code, r.region)
     process_id = getattr(found[1], "process_id", "") if found else ""
     if not process_id:
         return None
     base = os.environ.get("EGOV_PROVIDER_ARM_URL") or (
         f"http://{os.environ.get('EGOV_HOST', '127.0.0.1')}:{os.environ.get('EGOV_PROVIDER_ARM_PORT', '8004')}")
-    return f"{base.rstrip('/')}/api/v1/processes/{process_id}/diagram.svg?request_id={r.request_id}"
+    return f"{base.rstrip('/')}/api/v1/processes/{process_id}/diagram.svg"
 
 
 def _view(r: Request, *, full: bool) -> dict:
@@ -97,19 +101,19 @@ async def _own(s: AsyncSession, request_id: str, user: User) -> Request:
 
 
 @router.get("/requests")
-async def list_requests(user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+async def list_requests(user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     rows = await s.scalars(select(Request).where(Request.iin_bin == user.iin_bin).order_by(Request.created_at.desc()))
     return [_view(r, full=False) for r in rows]
 
 
 @router.get("/requests/{request_id}")
-async def get_request(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> dict:
+async def get_request(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> dict:
     """Status, the timeline of steps with times and actors, the expected result time."""
     return _view(await _own(s, request_id, user), full=True)
 
 
 @router.get("/requests/{request_id}/result")
-async def get_result(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> dict:
+async def get_result(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> dict:
     """The signed result ``{kind, document, signature}``: 404 RESULT_NOT_READY until it arrived;
     422 ECP_NO_SIGNING_RIGHT (or another ECP_* code) if its signature did not hold."""
     r = await _own(s, request_id, user)
@@ -121,7 +125,7 @@ async def get_result(request_id: str, user: User = Depends(current_user), s: Asy
 
 
 @router.get("/notifications")
-async def notifications(user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+async def notifications(user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     rows = await s.scalars(select(Notification).where(Notification.iin_bin == user.iin_bin)
                            .order_by(Notification.id.desc()).limit(200))
     return [{"id": n.id, "request_id": n.request_id, "text_ru": n.text_ru, "text_kk": n.text_kk,

@@ -6,8 +6,12 @@ from shared.settings import CommonSettings
 class PortalSettings(CommonSettings):
     portal_port: int = 8001
     portal_token_ttl_seconds: int = 3600
-    #: failed logins in a row before the account is locked for ``portal_lockout_seconds``
-    portal_max_failed_logins: int = 5
-    portal_lockout_seconds: int = 300
+    #: a signed request older than this (its created_at) is refused as DOCUMENT_STALE
+    portal_document_max_age_hours: float = 24
     portal_attachment_max_bytes: int = 10 * 1024 * 1024
-    portal_attachment_types: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png", "application/json", "text/plain")
+    #: per applicant and day (429 QUOTA_EXCEEDED beyond)
+    portal_daily_requests: int = 100
+    portal_daily_attachments: int = 300
+    portal_daily_attachment_bytes: int = 500 * 1024 * 1024
+    #: new accounts per client address (429 RATE_LIMITED beyond)
+    portal_registrations: str = "30/hour"

@@ -8,17 +8,20 @@
 4. the form validates against the service's schema; the required documents are attached;
 5. the payment exists, is the applicant's, for this service, and unused ("condition 2",
    refusal "process 5");
-6. the nonce was never used (a replayed submission).
+6. the nonce was never used (a replayed submission — checked right after ownership, so that a
+   replay is told as one) and ``created_at`` is fresh.
 Then the request, its first timeline entry and the outbox message to ИС ГБД ЕЛ are written
 in one transaction.
 """
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from functools import cache
+from datetime import datetime, timedelta
 
 import jsonschema
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +29,7 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.iin import validate_iin_or_bin
 from shared.pki.certinfo import has_signing_right
-from shared.pki.cms import SignatureError
+from shared.pki.cms import SignatureError, VerifyReport
 from shared.signing import TrustStore
 from shared.topics import MessageType, ServiceId
 
@@ -34,28 +37,51 @@ from . import catalogue
 from .models import Attachment, Payment, Request, RequestEvent, User
 
 
+@cache
+def _validator(service_code: str) -> jsonschema.Draft202012Validator:
+    """The form's JSON Schema, compiled once per service."""
+    return jsonschema.Draft202012Validator(catalogue.CATALOGUE[service_code].form_schema,
+                                           format_checker=jsonschema.FormatChecker())
+
+
+#: how far ahead of the portal's clock a signed document's created_at may be
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 class AttachmentRef(BaseModel):
-    attachment_id: str
-    sha256: str
-    code: str | None = None
+    attachment_id: str = Field(max_length=36)
+    sha256: str = Field(max_length=64)
+    code: str | None = Field(None, max_length=64)
 
 
 class SubmittedDocument(BaseModel):
-    service_code: str
-    region: str
-    subtype: str
-    iin_bin: str
-    language: str = "ru"
+    service_code: str = Field(max_length=8)
+    region: str = Field(max_length=32)
+    subtype: str = Field(max_length=32)
+    iin_bin: str = Field(max_length=12)
+    language: str = Field("ru", max_length=2)
     form: dict
-    attachments: list[AttachmentRef] = []
-    payment_id: str | None = None
-    created_at: datetime
-    nonce: str
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=50)
+    payment_id: str | None = Field(None, max_length=36)
+    created_at: AwareDatetime
+    nonce: str = Field(min_length=8, max_length=64)
 
 
-async def submit(
-    s: AsyncSession, *, user: User, document: dict, signature: str, trust: TrustStore, outbox, now: datetime
-) -> Request:
+@dataclass
+class Checked:
+    """A submission past steps 1–2 (no database involved): the document, its catalogue entry and
+    the verified signature."""
+
+    document: dict
+    doc: SubmittedDocument
+    signature: str
+    entry: object
+    variant: object
+    report: VerifyReport
+
+
+async def check(document: dict, signature: str, trust: TrustStore) -> Checked:
+    """Steps 1–2, before any database transaction (the ЭЦП check may wait for the НУЦ)."""
     try:
         doc = SubmittedDocument.model_validate(document)
     except ValidationError as exc:
@@ -64,14 +90,22 @@ async def submit(
     if found is None:
         raise ApiError("SERVICE_UNKNOWN", detail=f"{doc.service_code}/{doc.region}")
     entry, variant = found
-    steps = variant.steps
     validate_iin_or_bin(doc.iin_bin)
-
     try:
-        report = trust.verify(signature, canonical(document), usage="sign")
+        report = await trust.verify(signature, canonical(document), usage="sign")
     except SignatureError as exc:
-        raise ApiError(exc.code, step=steps["ecp"], detail=exc.detail)
-    signer = report.signer
+        raise ApiError(exc.code, step=variant.steps["ecp"], detail=exc.detail)
+    return Checked(document, doc, signature, entry, variant, report)
+
+
+async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: datetime,
+                 max_age: timedelta = timedelta(hours=24)) -> Request:
+    """Steps 3–6 and the records, in the request's transaction. ``max_age``: how old the signed
+    document's ``created_at`` may be (a signature made long ago is not a fresh request)."""
+    document, doc, signature = checked.document, checked.doc, checked.signature
+    entry, variant = checked.entry, checked.variant
+    steps = variant.steps
+    signer = checked.report.signer
     if user.kind == "BIN":
         if not has_signing_right(signer, doc.iin_bin):
             raise ApiError("ECP_IIN_MISMATCH", step=steps["ecp"], detail="the signer has no signing right for this BIN")
@@ -79,24 +113,32 @@ async def submit(
         raise ApiError("ECP_IIN_MISMATCH", step=steps["ecp"])
     if doc.iin_bin != user.iin_bin:
         raise ApiError("IIN_BIN_NOT_OWNER", step=steps["ecp"])
+    # a replay is a replay, whatever else it fails: checked before the form and the payment
+    if await s.scalar(select(Request.request_id).where(Request.nonce == doc.nonce)) is not None:
+        raise ApiError("DUPLICATE_REQUEST")
+    if doc.created_at < now - max_age or doc.created_at > now + CLOCK_SKEW:
+        raise ApiError("DOCUMENT_STALE", detail=f"created_at {doc.created_at.isoformat()}")
 
     if doc.subtype not in variant.subtypes or doc.language not in ("ru", "kk"):
         raise ApiError("FORM_INVALID", step=steps["form"], detail="subtype or language")
-    errors = sorted(jsonschema.Draft202012Validator(entry.form_schema, format_checker=jsonschema.FormatChecker())
-                    .iter_errors(doc.form), key=lambda e: list(e.path))
+    errors = sorted(_validator(entry.code).iter_errors(doc.form), key=lambda e: list(e.path))
     if errors:
         raise ApiError("FORM_INVALID", step=steps["form"], detail=f"{'/'.join(map(str, errors[0].path))}: {errors[0].message}")
 
     attached = []
+    if len({ref.attachment_id for ref in doc.attachments}) != len(doc.attachments):
+        raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"], detail="the same attachment is listed twice")
     for ref in doc.attachments:
         a = await s.get(Attachment, ref.attachment_id)
         if a is None or a.owner != user.iin_bin or a.sha256 != ref.sha256:
             raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"], detail=f"attachment {ref.attachment_id}")
         attached.append((ref, a))
+    # each required document by its own attachment: one file never stands for two documents
     required = [d["code"] for d in entry.required_documents if d["required"]]
-    codes = {ref.code for ref, _ in attached if ref.code}
-    if (codes and not set(required) <= codes) or len(attached) < len(required):
-        raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"])
+    coded = [ref.code for ref, _ in attached if ref.code]
+    if len(coded) != len(set(coded)) or (coded and not set(required) <= set(coded)) or len(attached) < len(required):
+        raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"],
+                       detail=f"required, each by its own attachment: {', '.join(required)}")
 
     payment = None
     if entry.fee_mrp:
@@ -104,9 +146,6 @@ async def submit(
         if (payment is None or payment.iin_bin != user.iin_bin or payment.status != "PAID"
                 or payment.service_code != entry.code or payment.region != doc.region or payment.request_id):
             raise ApiError("PAYMENT_NOT_FOUND", step=steps["payment"])
-
-    if await s.scalar(select(Request.request_id).where(Request.nonce == doc.nonce)) is not None:
-        raise ApiError("DUPLICATE_REQUEST")
 
     request_id = str(uuid.uuid4())
     expected = variant.expected_result_at(doc.subtype, now)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from shared.app import configure_logging, create_app
 from shared.auth import TokenIssuer, load_secret
 from shared.db import utcnow
-from shared.errors import ApiError
+from shared.messaging.consumer import Delivered, Handler
 from shared.messaging.runtime import SystemRuntime
+from shared.payloads import RegisteredApplication
+from shared.throttle import LoginGuard, limiter
 from shared.topics import ServiceId, SystemId
 
 from . import engine
@@ -20,15 +22,12 @@ from .settings import ProviderArmSettings
 
 def build(settings: ProviderArmSettings | None = None) -> SystemRuntime:
     settings = settings or ProviderArmSettings()
-    rt = SystemRuntime(SystemId.PROVIDER_ARM, settings, outbox_model=OutboxMessage, inbox_model=InboxMessage,
-                       handler=None)
+    rt = SystemRuntime(SystemId.PROVIDER_ARM, settings, outbox_model=OutboxMessage, inbox_model=InboxMessage)
 
-    async def handle(s, env: dict) -> None:
-        if env["messageInfo"]["serviceId"] != ServiceId.ARM_PROCESS:
-            raise ApiError("SERVICE_NOT_FOUND", detail=env["messageInfo"]["serviceId"])
-        await engine.open_case(s, rt, env["messageData"]["data"], utcnow())
+    async def open_case(s, msg: Delivered) -> None:
+        await engine.open_case(s, rt, msg.data.model_dump(), utcnow())
 
-    rt.consumer.handler = handle
+    rt.consumer.handlers = {ServiceId.ARM_PROCESS: Handler(open_case, schema=RegisteredApplication)}
     return rt
 
 
@@ -55,6 +54,8 @@ async def lifespan(app):
     app.state.rt = rt
     app.state.tokens = TokenIssuer(load_secret(rt.settings.data_dir / "secrets" / "provider_arm.key"),
                                    "provider_arm", rt.settings.provider_arm_token_ttl_seconds)
+    app.state.login = LoginGuard(limiter(rt.settings.rate_limit_storage), failures=rt.settings.login_failures,
+                                 per_address=rt.settings.login_failures_per_address)
     app.state.health_checks = rt.health_checks()
     rt.start()
     checker = asyncio.create_task(overdue_loop(rt, rt.settings.provider_arm_overdue_check_seconds))

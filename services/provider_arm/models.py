@@ -39,6 +39,8 @@ class Case(Base):
     process_id: Mapped[str] = mapped_column(String(64))
     provider_bin: Mapped[str] = mapped_column(String(12), index=True)
     applicant_iin_bin: Mapped[str] = mapped_column(String(12))
+    #: the applicant's name (or the organisation's), for the result's holder
+    applicant_name: Mapped[str | None] = mapped_column(String(255))
     document: Mapped[dict] = mapped_column(JSON)
     signature: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list] = mapped_column(JSON)

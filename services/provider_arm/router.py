@@ -4,47 +4,63 @@ from __future__ import annotations
 import base64
 from typing import Any, AsyncIterator
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import verify_password
+from shared.app import client_address
 from shared.calendar import ALMATY
 from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
+from shared.app import JCSRoute
 
 from . import engine, processes
 from .diagram import render_svg
 from .models import Alert, Case, Operator, Task
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(route_class=JCSRoute, prefix="/api/v1")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A writing transaction, committed before the response is sent."""
     async with request.app.state.rt.db.session() as s:
         yield s
 
 
-async def current_operator(request: Request, token: str | None = Depends(oauth2),
-                           s: AsyncSession = Depends(session, scope="function")) -> Operator:
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A transaction that only reads (no write lock on SQLite)."""
+    async with request.app.state.rt.db.read() as s:
+        yield s
+
+
+async def current_operator(request: Request, token: str | None = Depends(oauth2)) -> Operator:
+    """The logged-in operator (read in a session of its own: no transaction is held for the request)."""
     claims = request.app.state.tokens.decode(token) if token else None
-    op = await s.get(Operator, claims["sub"]) if claims else None
+    if not claims:
+        raise ApiError("AUTH_REQUIRED")
+    async with request.app.state.rt.db.read() as s:
+        op = await s.get(Operator, claims["sub"])
     if op is None:
         raise ApiError("AUTH_REQUIRED")
     return op
 
 
 @router.post("/auth/token", tags=["auth"])
-async def token(request: Request, form: OAuth2PasswordRequestForm = Depends(),
-                s: AsyncSession = Depends(session, scope="function")) -> dict:
-    """Operators log in (OAuth2 password form). 401 AUTH_FAILED."""
-    op = await s.get(Operator, form.username)
-    if op is None or not verify_password(op.password_hash, form.password):
+async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> dict:
+    """Operators log in (OAuth2 password form). 401 AUTH_FAILED, the same answer in the same time
+    whether or not the operator exists; after repeated failures 429 AUTH_LOCKED with Retry-After."""
+    async with request.app.state.rt.db.read() as s:
+        op = await s.get(Operator, form.username[:64])
+    if not await request.app.state.login.check(form.username[:64], client_address(request),
+                                               op.password_hash if op else None, form.password):
         raise ApiError("AUTH_FAILED", step=None)
     return request.app.state.tokens.issue(op.username, roles=op.roles, provider_bin=op.provider_bin)
 
@@ -74,7 +90,7 @@ def _task_view(t: Task, c: Case, *, full: bool) -> dict:
 
 
 @router.get("/tasks", tags=["tasks"])
-async def tasks(op: Operator = Depends(current_operator), s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+async def tasks(op: Operator = Depends(current_operator), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     """The caller's open tasks: those of the caller's roles at the caller's provider that are
     not assigned to someone else."""
     rows = (await s.execute(
@@ -97,7 +113,7 @@ def _require_head(op: Operator) -> None:
 
 @router.get("/tasks/overdue", tags=["tasks"])
 async def overdue_tasks(op: Operator = Depends(current_operator),
-                        s: AsyncSession = Depends(session, scope="function")) -> list[dict]:
+                        s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     """For the head (or deputy): every open task of the provider past its due time, whoever holds it.
     403 FORBIDDEN_ROLE for other roles."""
     _require_head(op)
@@ -111,7 +127,7 @@ async def overdue_tasks(op: Operator = Depends(current_operator),
 
 
 @router.get("/alerts", tags=["tasks"])
-async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Depends(session, scope="function"),
+async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Depends(read_session, scope="function"),
                  include_acknowledged: bool = False) -> list[dict]:
     """For the head (or deputy): alerts raised by the overdue check (escalation to the head)."""
     _require_head(op)
@@ -125,7 +141,7 @@ async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Dep
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["tasks"])
-async def acknowledge(alert_id: int, op: Operator = Depends(current_operator),
+async def acknowledge(alert_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], op: Operator = Depends(current_operator),
                       s: AsyncSession = Depends(session, scope="function")) -> dict:
     """The head (or deputy) acknowledges an alert."""
     _require_head(op)
@@ -137,37 +153,59 @@ async def acknowledge(alert_id: int, op: Operator = Depends(current_operator),
     return {"alert_id": a.id, "acknowledged_at": _iso(a.acknowledged_at), "acknowledged_by": a.acknowledged_by}
 
 
+TaskId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="the task's id")]
+
+
+def may_see(op: Operator, t: Task, c: Case) -> bool:
+    """An operator sees a task of their provider they may act on or have completed; the head (or
+    deputy head) oversees every task of the provider."""
+    if c.provider_bin != op.provider_bin:
+        return False
+    return bool({"head", "deputy_head"} & set(op.roles)) or t.completed_by == op.username or engine.may_act(op, t, c)
+
+
 async def _task(s: AsyncSession, task_id: int, op: Operator) -> tuple[Task, Case]:
+    """The task if the operator may see it; another role's task does not exist for them (404)."""
     t = await s.get(Task, task_id)
     c = await s.get(Case, t.case_id) if t else None
-    if t is None or c.provider_bin != op.provider_bin:
+    if t is None or not may_see(op, t, c):
         raise ApiError("NOT_FOUND")
     return t, c
 
 
 @router.get("/tasks/{task_id}", tags=["tasks"])
-async def task(task_id: int, op: Operator = Depends(current_operator), s: AsyncSession = Depends(session, scope="function")) -> dict:
-    """The task with the application; a signing step also carries the draft result and its JCS bytes."""
+async def task(task_id: TaskId, op: Operator = Depends(current_operator),
+               s: AsyncSession = Depends(read_session, scope="function")) -> dict:
+    """The task with the application; a signing step also carries the draft result and its JCS bytes.
+    404 for a task of another role (unless the caller is the head or deputy head)."""
     t, c = await _task(s, task_id, op)
     return _task_view(t, c, full=True)
 
 
 class CompleteIn(BaseModel):
-    decision: str
-    comment: str | None = None
+    decision: str = Field(max_length=64)
+    comment: str | None = Field(None, max_length=4000)
     data: dict[str, Any] | None = None
-    signature: str | None = None
+    signature: str | None = Field(None, max_length=64 * 1024)
 
 
 @router.post("/tasks/{task_id}/complete", tags=["tasks"])
-async def complete(task_id: int, body: CompleteIn, request: Request, op: Operator = Depends(current_operator),
-                   s: AsyncSession = Depends(session, scope="function")) -> dict:
+async def complete(task_id: TaskId, body: CompleteIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
     """Complete with a decision. Refusals: 403 FORBIDDEN_ROLE, 409 TASK_NOT_OPEN, 422
-    DECISION_NOT_ALLOWED / TASK_DATA_INVALID / SIGNATURE_REQUIRED / ECP_*."""
-    t, _ = await _task(s, task_id, op)
-    nxt = await engine.complete(s, request.app.state.rt, task=t, operator=op, decision=body.decision,
-                                comment=body.comment, data=body.data, signature=body.signature, now=utcnow())
-    return {"task_id": t.id, "status": t.status, "decision": t.decision, "next_task_id": nxt.id if nxt else None}
+    DECISION_NOT_ALLOWED / TASK_DATA_INVALID / SIGNATURE_REQUIRED / ECP_*; 503 ECP_REVOCATION_UNKNOWN
+    (the НУЦ cannot be asked about the signer's certificate: try again later)."""
+    rt = request.app.state.rt
+    signed = None
+    if body.signature is not None:  # checked before the transaction: a slow НУЦ holds no lock
+        async with rt.db.read() as s:
+            _, c = await _task(s, task_id, op)
+        signed = await engine.check_result_signature(rt, c, op, body.signature)
+    async with rt.db.session() as s:
+        t, _ = await _task(s, task_id, op)
+        nxt = await engine.complete(s, rt, task=t, operator=op, decision=body.decision, comment=body.comment,
+                                    data=body.data, signed=signed, now=utcnow())
+        return {"task_id": t.id, "status": t.status, "decision": t.decision,
+                "next_task_id": nxt.id if nxt else None}
 
 
 @router.get("/processes", tags=["processes"])
@@ -187,17 +225,20 @@ async def get_process(process_id: str) -> dict:
 
 @router.get("/processes/{process_id}/diagram.svg", tags=["processes"],
             response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
-async def diagram(process_id: str, request: Request, request_id: str | None = Query(None)) -> Response:
-    """The definition drawn as SVG. With ``?request_id=`` the steps that request's case went through
-    are marked visited and its open step current (404 when the case is not of this process)."""
+async def diagram(process_id: str, request: Request, request_id: str | None = Query(None, max_length=36),
+                  token: str | None = Depends(oauth2)) -> Response:
+    """The definition drawn as SVG (public). With ``?request_id=`` — for an operator of the case's
+    provider only (401 without a login) — the steps that request's case went through are marked
+    visited and its open step current (404 when the case is not of this process or provider)."""
     p = processes.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
     current, visited = None, []
     if request_id:
-        async with request.app.state.rt.db.session() as s:
+        op = await current_operator(request, token)
+        async with request.app.state.rt.db.read() as s:
             case = await s.scalar(select(Case).where(Case.request_id == request_id))
-            if case is None or case.process_id != p.id:
+            if case is None or case.process_id != p.id or case.provider_bin != op.provider_bin:
                 raise ApiError("NOT_FOUND")
             rows = list(await s.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
         visited = [t.step_key for t in rows if t.status == "DONE"]

@@ -26,6 +26,9 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: sessions that only read: on SQLite they start a deferred transaction (no write lock)
+        self.read_sessionmaker = async_sessionmaker(self.engine.execution_options(egov_read_only=True),
+                                                    expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -38,6 +41,14 @@ class Database:
                 yield s
             for hook in s.info.pop("after_commit", []):
                 hook()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads (one consistent snapshot; what it loaded stays usable after it).
+        On SQLite it takes no write lock, so it never waits for — or holds up — a writer."""
+        async with self.read_sessionmaker() as s:
+            async with s.begin():
+                yield s
 
     async def ping(self) -> None:
         async with self.engine.connect() as c:
@@ -58,7 +69,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin_immediate(conn) -> None:
-    """Take SQLite's write lock when a transaction starts. A deferred transaction that reads
-    and then writes fails at once with "database is locked" when another connection wrote in
-    between; an immediate one waits (busy timeout) for its turn instead."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """Take SQLite's write lock when a writing transaction starts. A deferred transaction that
+    reads and then writes fails at once with "database is locked" when another connection wrote
+    in between; an immediate one waits (busy timeout) for its turn instead. Sessions from
+    :meth:`Database.read` only read: a deferred BEGIN, which WAL lets run beside a writer."""
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("egov_read_only") else "BEGIN IMMEDIATE")

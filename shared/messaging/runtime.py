@@ -11,11 +11,13 @@ from shared.signing import Signer, TrustStore
 
 
 class SystemRuntime:
-    def __init__(self, system_id: str, settings: CommonSettings, *, outbox_model, inbox_model, handler: Handler):
+    def __init__(self, system_id: str, settings: CommonSettings, *, outbox_model, inbox_model,
+                 handlers: dict[str, Handler] | None = None):
         self.system_id = system_id
         self.settings = settings
         self.db = Database(settings.database_url(system_id))
-        self.trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation)
+        self.trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation,
+                                             freshness_seconds=settings.revocation_freshness_seconds)
         keys = settings.pki_dir / "systems" / system_id
         self.signer = Signer.from_dir(keys)
         password = (keys / "password").read_text().strip()
@@ -28,7 +30,7 @@ class SystemRuntime:
             db=self.db,
             inbox_model=inbox_model,
             trust=self.trust,
-            handler=handler,
+            handlers=handlers or {},
             gateway=self.gateway,
         )
         self._tasks: list[asyncio.Task] = []
@@ -42,6 +44,7 @@ class SystemRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.relay.close()
         await self.gateway.close()
+        await self.trust.aclose()
         await self.db.dispose()
 
     def health_checks(self) -> dict:

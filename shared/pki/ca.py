@@ -3,7 +3,13 @@ national CA's (REFERENCE.md §3, fixtures/nca-test/README.md).
 
 The CA lives in a directory: ``root.pem``, ``root.key.pem``, ``issuing.pem``,
 ``issuing.key.pem``. :meth:`DevCA.load_or_create` makes them once (under a lock
-file, so concurrent processes agree on one CA) and loads them afterwards.
+file, so concurrent processes agree on one CA) and loads them afterwards; only the
+bootstrap (``egov up``, the test fixtures) calls it. Everything else uses
+:meth:`DevCA.load`, which refuses (:class:`NoCA`) when there is no CA.
+
+The ``certify_*`` methods sign a certificate for a public key the holder made (the key never
+leaves the holder: the НУЦ's API takes a PKCS#10 request); the ``issue_*`` methods make a key
+and certify it in one go, for the bootstrap and the tests.
 """
 from __future__ import annotations
 
@@ -32,6 +38,14 @@ KeyType = Literal["rsa", "ec"]
 
 _FILES = ("root.key.pem", "root.pem", "issuing.key.pem", "issuing.pem")
 
+#: the EC curves the CA certifies (RSA keys: 2048 to 8192 bits)
+EC_CURVES = ("secp256r1", "secp384r1")
+RSA_BITS = (2048, 8192)
+
+
+class NoCA(FileNotFoundError):
+    """There is no CA in the directory (only the bootstrap creates one)."""
+
 
 # --- small helpers ------------------------------------------------------------------
 
@@ -42,6 +56,23 @@ def _new_key(key_type: str):
     if key_type == "ec":
         return ec.generate_private_key(ec.SECP256R1())
     raise ValueError(f"unknown key type {key_type!r} (rsa or ec)")
+
+
+def check_public_key(public_key) -> None:
+    """ValueError unless ``public_key`` is one the CA certifies: RSA of 2048..8192 bits
+    (exponent 65537) or EC on P-256 / P-384."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        low, high = RSA_BITS
+        if not low <= public_key.key_size <= high:
+            raise ValueError(f"an RSA key must have {low} to {high} bits, not {public_key.key_size}")
+        if public_key.public_numbers().e != 65537:
+            raise ValueError("an RSA key must have the public exponent 65537")
+        return
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if public_key.curve.name not in EC_CURVES:
+            raise ValueError(f"an EC key must be on {' or '.join(EC_CURVES)}, not {public_key.curve.name}")
+        return
+    raise ValueError(f"unsupported key type {type(public_key).__name__} (RSA or EC)")
 
 
 def _key_pem(key) -> bytes:
@@ -150,11 +181,24 @@ class DevCA:
         with open(directory / ".lock", "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                if not all((directory / name).exists() for name in _FILES):
+                if not cls.exists(directory):
                     cls._create(directory)
                 return cls._load(directory, base_url)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @staticmethod
+    def exists(directory: Path) -> bool:
+        """True when ``directory`` holds a complete CA."""
+        return all((Path(directory) / name).exists() for name in _FILES)
+
+    @classmethod
+    def load(cls, directory: Path, base_url: str = DEFAULT_BASE_URL) -> "DevCA":
+        """Load the CA kept in ``directory``; :class:`NoCA` when there is none (never creates one)."""
+        directory = Path(directory)
+        if not cls.exists(directory):
+            raise NoCA(f"no development CA in {directory}")
+        return cls._load(directory, base_url)
 
     @classmethod
     def _load(cls, directory: Path, base_url: str) -> "DevCA":
@@ -208,6 +252,17 @@ class DevCA:
         _write_atomic(directory / "issuing.key.pem", _key_pem(issuing_key), 0o600)
         _write_atomic(directory / "issuing.pem", _cert_pem(issuing))
 
+    def issued(self, cert: x509.Certificate) -> bool:
+        """True when ``cert`` names the issuing CA as its issuer and its signature verifies with
+        the issuing CA's key."""
+        if cert.issuer != self.issuing_cert.subject:
+            return False
+        try:
+            cert.verify_directly_issued_by(self.issuing_cert)
+            return True
+        except Exception:
+            return False
+
     # -- trust material --
 
     def roots(self) -> list[x509.Certificate]:
@@ -236,7 +291,7 @@ class DevCA:
     def ca_issuers_url(self) -> str:
         return f"{self.base_url}/cert/issuing.cer"
 
-    # -- issuance --
+    # -- issuance: a new key and its certificate (bootstrap, tests) --
 
     def issue_individual(
         self,
@@ -248,10 +303,10 @@ class DevCA:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
     ) -> Issued:
-        """An individual's SIGN (policy .2.3) or AUTH (policy .2.4) certificate, role "individual"."""
-        policy = oids.POLICY_INDIVIDUAL_SIGN if usage == "sign" else oids.POLICY_AUTH
-        return self._issue_person(iin, full_name, None, None, ["individual"], usage, policy,
-                                  key_type, not_before, not_after)
+        """A new key and an individual's SIGN or AUTH certificate for it (:meth:`certify_individual`)."""
+        key = _new_key(key_type)
+        return self._issued(key, self.certify_individual(key.public_key(), iin, full_name, usage=usage,
+                                                         not_before=not_before, not_after=not_after))
 
     def issue_employee(
         self,
@@ -266,15 +321,10 @@ class DevCA:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
     ) -> Issued:
-        """An organisation employee's certificate: O=<org>, OU=BIN<bin>, roles legal_entity + ``roles``.
-
-        SIGN certificates carry policy 1.2.398.3.3.2.1, AUTH ones 1.2.398.3.3.2.4.
-        """
-        wanted = {"legal_entity"} | {oids.role_name(r) for r in roles}
-        ordered = [name for name in oids.ROLE_OIDS if name in wanted]
-        policy = oids.POLICY_LEGAL_SIGN if usage == "sign" else oids.POLICY_AUTH
-        return self._issue_person(iin, full_name, bin, org, ordered, usage, policy,
-                                  key_type, not_before, not_after)
+        """A new key and an organisation employee's certificate for it (:meth:`certify_employee`)."""
+        key = _new_key(key_type)
+        return self._issued(key, self.certify_employee(key.public_key(), iin, bin, org, full_name, roles,
+                                                       usage=usage, not_before=not_before, not_after=not_after))
 
     def issue_system(
         self,
@@ -284,6 +334,62 @@ class DevCA:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
     ) -> Issued:
+        """A new key and an information system's certificate for it (:meth:`certify_system`)."""
+        key = _new_key(key_type)
+        return self._issued(key, self.certify_system(key.public_key(), system_id,
+                                                     not_before=not_before, not_after=not_after))
+
+    def _issued(self, key, cert: x509.Certificate) -> Issued:
+        return Issued(key_pem=_key_pem(key), cert_pem=_cert_pem(cert), chain_pem=self.chain_pem(), cert=cert)
+
+    # -- certification: a certificate for the holder's public key --
+
+    def certify_individual(
+        self,
+        public_key,
+        iin: str,
+        full_name: str,
+        *,
+        usage: Usage = "sign",
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> x509.Certificate:
+        """An individual's SIGN (policy .2.3) or AUTH (policy .2.4) certificate, role "individual"."""
+        policy = oids.POLICY_INDIVIDUAL_SIGN if usage == "sign" else oids.POLICY_AUTH
+        return self._certify_person(public_key, iin, full_name, None, None, ["individual"], usage, policy,
+                                    not_before, not_after)
+
+    def certify_employee(
+        self,
+        public_key,
+        iin: str,
+        bin: str,
+        org: str,
+        full_name: str,
+        roles: list[str],
+        *,
+        usage: Usage = "sign",
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> x509.Certificate:
+        """An organisation employee's certificate: O=<org>, OU=BIN<bin>, roles legal_entity + ``roles``.
+
+        SIGN certificates carry policy 1.2.398.3.3.2.1, AUTH ones 1.2.398.3.3.2.4.
+        """
+        wanted = {"legal_entity"} | {oids.role_name(r) for r in roles}
+        ordered = [name for name in oids.ROLE_OIDS if name in wanted]
+        policy = oids.POLICY_LEGAL_SIGN if usage == "sign" else oids.POLICY_AUTH
+        return self._certify_person(public_key, iin, full_name, bin, org, ordered, usage, policy,
+                                    not_before, not_after)
+
+    def certify_system(
+        self,
+        public_key,
+        system_id: str,
+        *,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> x509.Certificate:
         """An information system's certificate: CN=<system_id>, O=egov-sim systems, C=KZ;
         digitalSignature + nonRepudiation, EKU clientAuth + emailProtection.
 
@@ -297,9 +403,9 @@ class DevCA:
         ])
         ku = _key_usage(digital_signature=True, content_commitment=True)
         eku = [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
-        return self._issue(subject, ku, eku, None, key_type, not_before, not_after)
+        return self._certify(public_key, subject, ku, eku, None, not_before, not_after)
 
-    def _issue_person(self, iin, full_name, bin, org, roles, usage, policy, key_type, not_before, not_after):
+    def _certify_person(self, public_key, iin, full_name, bin, org, roles, usage, policy, not_before, not_after):
         if usage not in ("sign", "auth"):
             raise ValueError(f"usage must be 'sign' or 'auth', not {usage!r}")
         if not (len(iin) == 12 and iin.isdigit()):
@@ -321,19 +427,20 @@ class DevCA:
             ku = _key_usage(digital_signature=True, key_encipherment=True)
             eku = [ExtendedKeyUsageOID.CLIENT_AUTH]
         eku += [oids.role_oid(r) for r in roles]
-        return self._issue(x509.Name(attrs), ku, eku, policy, key_type, not_before, not_after)
+        return self._certify(public_key, x509.Name(attrs), ku, eku, policy, not_before, not_after)
 
-    def _issue(self, subject, key_usage, eku, policy, key_type, not_before, not_after) -> Issued:
-        """Sign an end-entity certificate with the issuing CA: KU (critical), EKU, policy,
-        AKI/SKI, CRL distribution point and AIA (OCSP, CA Issuers)."""
-        key = _new_key(key_type)
+    def _certify(self, public_key, subject, key_usage, eku, policy, not_before, not_after) -> x509.Certificate:
+        """Sign an end-entity certificate for ``public_key`` with the issuing CA: KU (critical), EKU,
+        policy, AKI/SKI, CRL distribution point and AIA (OCSP, CA Issuers); a random 159-bit serial
+        (positive, at most 20 octets: RFC 5280 §4.1.2.2)."""
+        check_public_key(public_key)
         start, end = _validity(not_before, not_after)
         issuing_ski = self.issuing_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.issuing_cert.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(end)
@@ -342,7 +449,7 @@ class DevCA:
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuing_ski), critical=False
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.CRLDistributionPoints([
                     x509.DistributionPoint([x509.UniformResourceIdentifier(self.crl_url)], None, None, None)
@@ -364,8 +471,7 @@ class DevCA:
                 x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(policy), None)]),
                 critical=False,
             )
-        cert = builder.sign(self.issuing_key, hashes.SHA256())
-        return Issued(key_pem=_key_pem(key), cert_pem=_cert_pem(cert), chain_pem=self.chain_pem(), cert=cert)
+        return builder.sign(self.issuing_key, hashes.SHA256())
 
 
 def _key_usage(**flags: bool) -> x509.KeyUsage:

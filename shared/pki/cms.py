@@ -127,6 +127,47 @@ class VerifyReport:
 # --- verification --------------------------------------------------------------------------
 
 
+class VerifyCache:
+    """What one relying party learns once and reuses: certificates parsed from their DER, the chain
+    that was built (and verified, link by link) for a signer certificate, and its description.
+    A chain's links never change, so a chain found once under the same trust anchors stands; what
+    does change — validity at a moment, key usage asked for, revocation — is still checked every
+    time. Bounded: it starts over when full."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._certs: dict[bytes, x509.Certificate] = {}
+        self._chains: dict[bytes, list[x509.Certificate]] = {}
+        self._infos: dict[bytes, CertInfo] = {}
+
+    def certificate(self, der: bytes) -> x509.Certificate:
+        cert = self._certs.get(der)
+        if cert is None:
+            if len(self._certs) >= self.size:
+                self._certs.clear()
+            cert = self._certs[der] = x509.load_der_x509_certificate(der)
+        return cert
+
+    def chain(self, cert: x509.Certificate, pool, trust_roots) -> list[x509.Certificate]:
+        key = _der(cert)
+        chain = self._chains.get(key)
+        if chain is None:
+            chain = _build_chain(cert, pool, trust_roots)
+            if len(self._chains) >= self.size:
+                self._chains.clear()
+            self._chains[key] = chain
+        return chain
+
+    def info(self, cert: x509.Certificate) -> CertInfo:
+        key = _der(cert)
+        info = self._infos.get(key)
+        if info is None:
+            if len(self._infos) >= self.size:
+                self._infos.clear()
+            info = self._infos[key] = CertInfo.from_certificate(cert)
+        return info
+
+
 def verify_detached(
     signature: bytes | str,
     data: bytes,
@@ -136,6 +177,7 @@ def verify_detached(
     at: datetime | None = None,
     usage: str | None = "sign",
     revocation_checker: RevocationChecker | None = None,
+    cache: VerifyCache | None = None,
 ) -> VerifyReport:
     """Check a detached CMS signature (DER, base64 or PEM) over ``data``; every signer must pass.
 
@@ -157,7 +199,8 @@ def verify_detached(
 
     A signer carrying a time-stamp token (unsigned attribute signatureTimeStampToken) has it
     checked (``shared.pki.tsp.check_token``) and its chain checked at the token's genTime too;
-    the report shows it as ``timestamp``.
+    the report shows it as ``timestamp``. A :class:`VerifyCache` (one per set of trust anchors)
+    saves parsing certificates and building chains already seen.
     """
     if usage not in ("sign", "auth", None):
         raise ValueError(f"usage must be 'sign', 'auth' or None, not {usage!r}")
@@ -165,7 +208,7 @@ def verify_detached(
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     signed_data = _parse(signature)
-    embedded = _embedded_certs(signed_data)
+    embedded = _embedded_certs(signed_data, cache)
     signers = [_find_signer(si, embedded) for si in signed_data["signer_infos"]]
     if not signers:
         raise SignatureError("ECP_MALFORMED", "no signer")
@@ -177,10 +220,12 @@ def verify_detached(
     reports = []
     for si, cert in signers:
         signing_time, sign_alg = _check_signature(si, cert, data)
-        reports.append(SignerReport(cert, CertInfo.from_certificate(cert), [], signing_time, sign_alg))
+        info = cache.info(cert) if cache else CertInfo.from_certificate(cert)
+        reports.append(SignerReport(cert, info, [], signing_time, sign_alg))
     pool = [c for _, c in embedded] + list(intermediates)
     for (si, _), report in zip(signers, reports):
-        report.chain = _build_chain(report.certificate, pool, trust_roots)
+        report.chain = (cache.chain(report.certificate, pool, trust_roots) if cache
+                        else _build_chain(report.certificate, pool, trust_roots))
         token = _timestamp_token(si)
         if token is not None:
             from .tsp import check_token
@@ -223,15 +268,17 @@ def _parse(signature: bytes | str) -> acms.SignedData:
         raise SignatureError("ECP_MALFORMED", f"not a CMS SignedData: {exc}") from None
 
 
-def _embedded_certs(signed_data: acms.SignedData) -> list[tuple[object, x509.Certificate]]:
+def _embedded_certs(signed_data: acms.SignedData, cache: VerifyCache | None = None
+                    ) -> list[tuple[object, x509.Certificate]]:
     """The certificates carried in the CMS that ``cryptography`` can read, as (asn1crypto, cryptography)."""
     out = []
     certs = signed_data["certificates"]
+    load = cache.certificate if cache else x509.load_der_x509_certificate
     for choice in [] if isinstance(certs, acore.Void) else certs:
         if choice.name != "certificate":
             continue
         try:
-            out.append((choice.chosen, x509.load_der_x509_certificate(choice.chosen.dump())))
+            out.append((choice.chosen, load(choice.chosen.dump())))
         except ValueError:
             continue
     return out

@@ -8,10 +8,11 @@ blocking matters. The pure parts — :func:`build_ocsp_request`, :func:`read_ocs
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Sequence
 
@@ -207,19 +208,42 @@ def _check_ocsp_signature(resp: ocsp.OCSPResponse, issuer: x509.Certificate) -> 
 # --- the checker ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Query:
+    """One way to ask about a certificate: an OCSP POST or a CRL GET, and how to read the answer."""
+
+    label: str  # "OCSP" | "CRL"
+    method: str
+    url: str
+    content: bytes | None
+    nonce: bytes | None = None
+
+    def read(self, body: bytes, cert, issuer) -> Status:
+        if self.label == "OCSP":
+            status = read_ocsp_response(body, cert, issuer, nonce=self.nonce)
+        else:
+            status = read_crl(body, cert, issuer)
+        return replace(status, url=self.url)
+
+
+_OCSP_HEADERS = {"Content-Type": "application/ocsp-request"}
+
+
 class RevocationChecker:
-    """The ``revocation_checker`` hook of :func:`~shared.pki.cms.verify_detached`:
-    ``checker(signer_cert, issuer_cert) -> [{"by", "status", "checkedAt", "url"}]``.
+    """``await checker.check(cert, issuer)`` (services) or ``checker(cert, issuer)`` (the command
+    line; the ``revocation_checker`` hook of :func:`~shared.pki.cms.verify_detached`) →
+    ``[{"by", "status", "checkedAt", "url"}]``.
 
     Asks the OCSP URL of the certificate's AIA (``prefer="ocsp"``, the default) and falls back to
     the CRL distribution point when OCSP is unreachable or its answer unusable (``prefer="crl"``
-    swaps the order). Raises ``SignatureError("ECP_REVOKED")`` for a revoked certificate and
-    ``SignatureError("ECP_REVOCATION_UNKNOWN")`` when no source gives a usable answer (fail closed).
+    swaps the order). Raises ``SignatureError("ECP_REVOKED")`` for a revoked certificate and the
+    retryable ``SignatureError("ECP_REVOCATION_UNKNOWN")`` when no source gives a usable answer
+    (fail closed).
 
     ``trust_roots``: the issuer passed in must be one of them or directly issued by one (when
-    called by ``verify_detached`` it already chains to them). Answers are cached for
-    ``cache_seconds`` (never past the source's nextUpdate); a revocation is cached as well.
-    Synchronous: each source gets ``timeout`` seconds over ``httpx.Client``. Thread-safe.
+    called after ``verify_detached`` it already chains to them). Answers — a revocation as well —
+    are cached for ``cache_seconds``, never past the source's nextUpdate. Concurrent checks of one
+    certificate share one round trip. Each source gets ``timeout`` seconds.
     """
 
     def __init__(self, trust_roots: Sequence[x509.Certificate], *, cache_seconds: float = 300,
@@ -232,22 +256,73 @@ class RevocationChecker:
         self.prefer = prefer
         self._cache: dict[tuple[bytes, int], tuple[float, Status, datetime]] = {}
         self._lock = threading.Lock()
+        self._inflight: dict[tuple[bytes, int], asyncio.Future] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        #: issuers already found anchored in the trust roots (by SHA-256 fingerprint)
+        self._anchored: set[bytes] = set()
+
+    # -- the two ways in --
 
     def __call__(self, cert: x509.Certificate, issuer: x509.Certificate) -> list[dict]:
-        self._check_issuer(issuer)
-        key = (issuer.fingerprint(hashes.SHA256()), cert.serial_number)
+        key = self._key(cert, issuer)
+        cached = self._cached(key)
+        if cached is None:
+            with httpx.Client(timeout=self.timeout) as client:
+                cached = self._store(key, self._ask(cert, issuer, lambda q: client.request(
+                    q.method, q.url, content=q.content, headers=_OCSP_HEADERS if q.label == "OCSP" else None)))
+        return self._entries(cert, *cached)
+
+    async def check(self, cert: x509.Certificate, issuer: x509.Certificate) -> list[dict]:
+        key = self._key(cert, issuer)
+        cached = self._cached(key)
+        if cached is None:
+            pending = self._inflight.get(key)
+            if pending is None:
+                pending = asyncio.ensure_future(self._fetch(key, cert, issuer))
+                self._inflight[key] = pending
+                pending.add_done_callback(lambda _f: self._inflight.pop(key, None))
+            cached = await asyncio.shield(pending)
+        return self._entries(cert, *cached)
+
+    def clear(self) -> None:
+        """Forget every cached answer."""
         with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            status, checked_at = cached[1], cached[2]
-        else:
-            status, checked_at = self._ask(cert, issuer), datetime.now(timezone.utc)
-            ttl = self.cache_seconds
-            if status.next_update is not None:
-                ttl = min(ttl, (status.next_update - checked_at).total_seconds())
-            if ttl > 0:
-                with self._lock:
-                    self._cache[key] = (time.monotonic() + ttl, status, checked_at)
+            self._cache.clear()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- internals --
+
+    def _key(self, cert, issuer) -> tuple[bytes, int]:
+        fingerprint = issuer.fingerprint(hashes.SHA256())
+        if fingerprint not in self._anchored:
+            self._check_issuer(issuer)
+            self._anchored.add(fingerprint)
+        return fingerprint, cert.serial_number
+
+    def _cached(self, key) -> tuple[Status, datetime] | None:
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1], hit[2]
+        return None
+
+    def _store(self, key, status: Status) -> tuple[Status, datetime]:
+        checked_at = datetime.now(timezone.utc)
+        ttl = self.cache_seconds
+        if status.next_update is not None:
+            ttl = min(ttl, (status.next_update - checked_at).total_seconds())
+        if ttl > 0:
+            with self._lock:
+                self._cache[key] = (time.monotonic() + ttl, status, checked_at)
+        return status, checked_at
+
+    @staticmethod
+    def _entries(cert, status: Status, checked_at: datetime) -> list[dict]:
         if status.status == "revoked":
             raise SignatureError(
                 "ECP_REVOKED",
@@ -255,13 +330,6 @@ class RevocationChecker:
                 f" ({status.reason}), by {status.by}",
             )
         return [{"by": status.by, "status": status.status, "checkedAt": checked_at.isoformat(), "url": status.url}]
-
-    def clear(self) -> None:
-        """Forget every cached answer."""
-        with self._lock:
-            self._cache.clear()
-
-    # -- internals --
 
     def _check_issuer(self, issuer: x509.Certificate) -> None:
         for root in self.trust_roots:
@@ -274,47 +342,44 @@ class RevocationChecker:
                 continue
         raise SignatureError("ECP_REVOCATION_UNKNOWN", "the issuer is not anchored in the trust roots")
 
-    def _ask(self, cert: x509.Certificate, issuer: x509.Certificate) -> Status:
-        sources = [self._ocsp, self._crl] if self.prefer == "ocsp" else [self._crl, self._ocsp]
+    def _queries(self, cert, issuer) -> list[_Query]:
+        ocsp_queries = []
+        urls = ocsp_urls(cert)
+        if urls:
+            request, nonce = build_ocsp_request(cert, issuer)
+            ocsp_queries = [_Query("OCSP", "POST", url, request, nonce) for url in urls]
+        crl_queries = [_Query("CRL", "GET", url, None) for url in crl_urls(cert)]
+        return ocsp_queries + crl_queries if self.prefer == "ocsp" else crl_queries + ocsp_queries
+
+    def _ask(self, cert, issuer, send) -> Status:
+        """Each source in turn (``send(query)`` → an httpx response) until one answers usably."""
         problems: list[str] = []
-        with httpx.Client(timeout=self.timeout) as client:
-            for source in sources:
-                try:
-                    status = source(client, cert, issuer)
-                except Unusable as exc:
-                    problems.append(str(exc))
-                    continue
-                if status is not None:
-                    return status
+        for q in self._queries(cert, issuer):
+            try:
+                r = send(q)
+                r.raise_for_status()
+                return q.read(r.content, cert, issuer)
+            except (httpx.HTTPError, Unusable) as exc:
+                problems.append(f"{q.label} {q.url}: {exc.__class__.__name__}: {exc}")
         raise SignatureError("ECP_REVOCATION_UNKNOWN", "; ".join(problems) or "no OCSP or CRL URL in the certificate")
 
-    def _ocsp(self, client: httpx.Client, cert, issuer) -> Status | None:
-        urls = ocsp_urls(cert)
-        if not urls:
-            return None
-        request, nonce = build_ocsp_request(cert, issuer)
-        problems = []
-        for url in urls:
+    async def _fetch(self, key, cert, issuer) -> tuple[Status, datetime]:
+        client = self._async_client()
+        problems: list[str] = []
+        for q in self._queries(cert, issuer):
             try:
-                r = client.post(url, content=request, headers={"Content-Type": "application/ocsp-request"})
+                r = await client.request(q.method, q.url, content=q.content,
+                                         headers=_OCSP_HEADERS if q.label == "OCSP" else None)
                 r.raise_for_status()
-                status = read_ocsp_response(r.content, cert, issuer, nonce=nonce)
-                return Status(**{**status.__dict__, "url": url})
+                return self._store(key, q.read(r.content, cert, issuer))
             except (httpx.HTTPError, Unusable) as exc:
-                problems.append(f"OCSP {url}: {exc}")
-        raise Unusable("; ".join(problems))
+                problems.append(f"{q.label} {q.url}: {exc.__class__.__name__}: {exc}")
+        raise SignatureError("ECP_REVOCATION_UNKNOWN", "; ".join(problems) or "no OCSP or CRL URL in the certificate")
 
-    def _crl(self, client: httpx.Client, cert, issuer) -> Status | None:
-        urls = crl_urls(cert)
-        if not urls:
-            return None
-        problems = []
-        for url in urls:
-            try:
-                r = client.get(url)
-                r.raise_for_status()
-                status = read_crl(r.content, cert, issuer)
-                return Status(**{**status.__dict__, "url": url})
-            except (httpx.HTTPError, Unusable) as exc:
-                problems.append(f"CRL {url}: {exc}")
-        raise Unusable("; ".join(problems))
+    def _async_client(self) -> httpx.AsyncClient:
+        """One pooled client per event loop (kept connections to the НУЦ)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+            self._client_loop = loop
+        return self._client

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from contextlib import contextmanager
 import socket
 import uuid
 
@@ -20,6 +21,7 @@ from shared.signing import TrustStore
 from .flow import Client
 
 PG_URL = os.environ.get("EGOV_TEST_POSTGRES_URL")
+FRESHNESS_SECONDS = 5
 
 
 def free_port() -> int:
@@ -28,12 +30,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def system(request, tmp_path_factory):
-    backend = request.param
-    if backend == "postgresql" and not PG_URL:
-        pytest.skip("EGOV_TEST_POSTGRES_URL is not set")
-    data_dir = tmp_path_factory.mktemp(f"egov-{backend}")
+@contextmanager
+def running_system(data_dir, backend: str = "sqlite", env: dict | None = None):
+    """The whole system as real processes on ``data_dir`` (SQLite, or PostgreSQL databases made and
+    dropped here), yielded as a :class:`SystemUnderTest`."""
     ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")}
     settings = CommonSettings(
         data_dir=data_dir,
@@ -45,7 +45,10 @@ def system(request, tmp_path_factory):
         outbox_poll_seconds=0.3,
     )
     prepare(settings)
-    stack = Stack(settings, ports=ports)
+    # revocation answers go stale after a few seconds, so that an НУЦ outage "longer than the cache"
+    # fits in a test (tests/integration/test_outage.py)
+    stack = Stack(settings, ports=ports, env={"EGOV_REVOCATION_FRESHNESS_SECONDS": str(FRESHNESS_SECONDS),
+                                              **(env or {})})
     try:
         stack.start_all()
         stack.wait_healthy(90)
@@ -59,6 +62,15 @@ def system(request, tmp_path_factory):
             asyncio.run(drop())
 
 
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def system(request, tmp_path_factory):
+    backend = request.param
+    if backend == "postgresql" and not PG_URL:
+        pytest.skip("EGOV_TEST_POSTGRES_URL is not set")
+    with running_system(tmp_path_factory.mktemp(f"egov-{backend}"), backend) as sut:
+        yield sut
+
+
 class SystemUnderTest:
     def __init__(self, stack: Stack, settings: CommonSettings):
         self.stack = stack
@@ -70,3 +82,10 @@ class SystemUnderTest:
 
     def url(self, service: str) -> str:
         return self.stack.url(service)
+
+    @property
+    def nca_operator(self) -> tuple[str, str]:
+        """The CA operator's HTTP Basic credentials, as the bootstrap made them."""
+        from services.nca import operators
+
+        return operators.OPERATOR, operators.read_password(self.settings.data_dir)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import uuid
 from datetime import date
@@ -81,7 +82,13 @@ def test_s2_almaty_from_registration_to_signed_result(system, tmp_path):
 
     # ИС ГБД ЕЛ keeps the certificate in its registry
     permit = httpx.get(f"{system.url('e_licensing')}/api/v1/permits/{result['document']['number']}").json()
-    assert permit["holder_iin_bin"] == iin and permit["signature"] == result["signature"]
+    assert permit["number"] == result["document"]["number"] and permit["status"] == "ACTIVE"
+    assert permit["holder"]["name"] == result["document"]["holder"]["name"] and permit["signature"]["valid"]
+    assert iin not in json.dumps(permit)  # a public registry shows no IIN
+    # the number is the holder's to give: a neighbour of it is not a number at all
+    number = result["document"]["number"]
+    guess = number[:-3] + ("0" if number[-3] != "0" else "1") + number[-2:]
+    assert httpx.get(f"{system.url('e_licensing')}/api/v1/permits/{guess}").status_code == 404
 
     notes = c.portal("GET", "/notifications", token).json()
     assert any(n["request_id"] == request_id and "готов" in n["text_ru"] for n in notes)
@@ -188,5 +195,9 @@ def test_operator_acts_only_in_role(system, tmp_path):
     clerk = c.operator_token("ala-clerk")
     task = c.wait_task(clerk, number, "register")
     specialist = c.operator_token("ala-specialist")
-    assert_error(c.complete(specialist, task["task_id"], "registered"), 403, "FORBIDDEN_ROLE")
+    # another role's task does not exist for the specialist: neither to read nor to complete
+    assert_error(c.arm("GET", f"/tasks/{task['task_id']}", specialist), 404, "NOT_FOUND")
+    assert_error(c.complete(specialist, task["task_id"], "registered"), 404, "NOT_FOUND")
+    head = c.operator_token("ala-head")  # the head oversees every task of the provider
+    assert c.arm("GET", f"/tasks/{task['task_id']}", head).status_code == 200
     assert_error(c.complete(clerk, task["task_id"], "approve"), 422, "DECISION_NOT_ALLOWED")

@@ -12,7 +12,7 @@ from sqlalchemy import String, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import Database
-from shared.messaging.consumer import GatewayClient, GatewayConsumer
+from shared.messaging.consumer import GatewayClient, GatewayConsumer, Handler
 from shared.messaging.models import InboxMixin
 
 from .test_gateway_channels import Parties
@@ -57,12 +57,13 @@ class Recipient:
         p = self.parties
         _, password = p.keys[p.echo]
 
-        async def apply(session, env):
-            session.add(Applied(message_id=env["deliveryInfo"]["messageId"]))
+        async def apply(session, msg):
+            session.add(Applied(message_id=msg.message_id))
 
         self.gateway = GatewayClient(p.system.url("gateway"), p.echo, password)
         self.consumer = GatewayConsumer(system_id=p.echo, bootstrap=p.system.settings.broker, db=self.db,
-                                        inbox_model=Inbox, trust=p.system.client_trust, handler=apply,
+                                        inbox_model=Inbox, trust=p.system.client_trust,
+                                        handlers={p.async_service: Handler(apply)},
                                         gateway=self.gateway)
         self.task = asyncio.create_task(self.consumer.run())
 

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select, text
 
 from services.gateway import log_cli, message_log, service
+from services.gateway.directory import Directory
 from services.gateway.models import Acl, LogRecord, Service, System
 from services.gateway.registry import cert_sha256
-from services.gateway.schemas import SendMessageRequest
 from services.gateway.settings import GatewaySettings
 from shared import envelope
 from shared.db import Database
@@ -60,18 +61,25 @@ class Setup:
         self.accept_trust = TrustStore(roots=roots, intermediates=inter)  # sender checks, no OCSP
         self.trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=True)  # with OCSP
 
-    def request(self) -> SendMessageRequest:
+    def request(self) -> dict:
         env = envelope.build(service_id=SERVICE, message_type="REQUEST", sender_id=SENDER,
                              data={"text": "өтініш", "n": uuid.uuid4().hex}, correlation_id=envelope.new_id())
         envelope.sign(env, self.sender_signer)
         env["messageInfo"]["sender"]["password"] = PASSWORD
-        return SendMessageRequest.model_validate(env)
+        return env
 
-    async def accept(self, db: Database, req: SendMessageRequest | None = None):
-        req = req or self.request()
-        signature = service.check_sender_signature(req, self.accept_trust)
+    async def accept(self, db: Database, env: dict | None = None):
+        """What the gateway's router does: authenticate, check the signature, then one transaction."""
+        env = env or self.request()
+        directory = Directory(db)
+        system = await service.authenticate(directory, SENDER, PASSWORD)
+        await service.check_signature(env["signature"], envelope.sender_signed_bytes(env), system, self.accept_trust)
+        target, recipient = service.route(await directory.current(), env, system, "async")
         async with db.session() as s:
-            return await service.accept(s, req, channel="async", signature=signature, signer=self.gateway_signer)
+            [accepted] = await service.accept(s, [service.Offer(env, system, target, recipient)],
+                                              signer=self.gateway_signer, deliver_for=timedelta(hours=1),
+                                              first_redelivery=timedelta(seconds=5))
+            return accepted.message
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -155,7 +163,7 @@ async def test_log_sealed_verified_and_tampering_named(setup, tmp_path):
         # the same message again is accepted once: no second record
         async with db.session() as s:
             first = await s.scalar(select(LogRecord).where(LogRecord.seq == 1))
-        again = SendMessageRequest.model_validate(
+        again = (
             {**first.envelope, "messageInfo": {**first.envelope["messageInfo"],
                                                "sender": {"senderId": SENDER, "password": PASSWORD}}})
         assert (await setup.accept(db, again)).message_id == first.message_id
@@ -170,11 +178,14 @@ async def test_log_sealed_verified_and_tampering_named(setup, tmp_path):
             rec = await s.scalar(select(LogRecord).where(LogRecord.seq == 100))
         assert logged == set(ids)
         # the logged envelope carries both signatures, and they verify
-        envelope.verify_sender(rec.envelope, setup.accept_trust)
-        assert envelope.verify_gateway(rec.envelope, setup.accept_trust).signer.common_name == SystemId.GATEWAY
+        await envelope.verify_sender(rec.envelope, setup.accept_trust)
+        assert (await envelope.verify_gateway(rec.envelope, setup.accept_trust)).signer.common_name == SystemId.GATEWAY
 
         out = io.StringIO()
         assert await asyncio.to_thread(log_cli.verify, setup.settings, out=out) == 0 and json.loads(out.getvalue())["ok"]
+        out = io.StringIO()  # the same audit without the network: trust anchors only, no НУЦ asked
+        assert await asyncio.to_thread(lambda: log_cli.verify(setup.settings, out=out, offline=True)) == 0
+        assert json.loads(out.getvalue())["ok"] and json.loads(out.getvalue())["revocationChecked"] is False
 
         # one message's proof, and its seal's token through openssl
         out = io.StringIO()

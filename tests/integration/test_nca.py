@@ -5,15 +5,21 @@ base URL, so the certificates the tests issue point their OCSP / CRL URLs at it.
 fallback is shown with a certificate whose AIA OCSP URL points at a dead port while its CRL
 distribution point is the live nca (re-signed by the issuing CA with those two URLs changed).
 The last test stops the process and expects ECP_REVOCATION_UNKNOWN (fail closed).
+
+Issuance and revocation need the CA operator's credentials (HTTP Basic, made like the bootstrap
+makes them); the process runs with a short lockout (3 failures, 2 seconds) so that the lockout
+test does not hold the others up.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -22,6 +28,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from egov.bootstrap import seed_nca
+from services.nca import operators
+from services.nca.models import Revocation
+from shared.db import Database
 from shared.db.migrate import upgrade
 from shared.pki.ca import DevCA, Issued
 from shared.pki.cms import SignatureError, sign_detached, verify_detached
@@ -46,12 +59,16 @@ class NcaProcess:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        settings = CommonSettings(data_dir=data_dir)
+        self.settings = settings = CommonSettings(data_dir=data_dir, nca_url=self.url)
         upgrade("nca", settings.database_url("nca"))
+        # what the bootstrap does: the CA, the operator's password, its hash in the nca database
         self.ca = DevCA.load_or_create(settings.pki_dir / "ca", base_url=self.url)
+        self.auth = (operators.OPERATOR, operators.ensure_password(data_dir))
+        asyncio.run(seed_nca(settings))
         self.pki = data_dir / "pki" / "ca"
         self.log = open(data_dir / "nca.log", "ab")
-        env = {**os.environ, "EGOV_DATA_DIR": str(data_dir)}
+        env = {**os.environ, "EGOV_DATA_DIR": str(data_dir), "EGOV_NCA_URL": self.url,
+               "EGOV_NCA_MAX_FAILED_LOGINS": "3", "EGOV_NCA_LOCKOUT_SECONDS": "2"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "services.nca.main:app", "--host", "127.0.0.1",
              "--port", str(self.port), "--no-access-log"],
@@ -81,9 +98,25 @@ class NcaProcess:
                 self.proc.wait()
         self.log.close()
 
-    def revoke(self, cert: x509.Certificate, reason: str = "keyCompromise") -> httpx.Response:
-        return httpx.post(f"{self.url}/api/v1/revocations",
-                          json={"serial_number": format(cert.serial_number, "x"), "reason": reason})
+    def revoke(self, cert: x509.Certificate, reason: str = "keyCompromise", auth="operator") -> httpx.Response:
+        """Revoke ``cert`` (sent as PEM: the tests' certificates are issued in-process, not recorded)."""
+        return httpx.post(f"{self.url}/api/v1/revocations", auth=self.auth if auth == "operator" else auth,
+                          json={"certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+                                "reason": reason})
+
+    def post(self, path: str, body: dict, auth="operator") -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", json=body, auth=self.auth if auth == "operator" else auth)
+
+    def plant(self, *rows: Revocation) -> None:
+        """Write revocation rows straight into the nca database, past every check of the API."""
+        async def run():
+            db = Database(self.settings.database_url("nca"))
+            try:
+                async with db.session() as s:
+                    s.add_all(rows)
+            finally:
+                await db.dispose()
+        asyncio.run(run())
 
 
 @pytest.fixture(scope="module")
@@ -165,10 +198,138 @@ def test_openssl_ocsp_good_then_revoked_and_crl_lists_it(nca, tmp_path):
 
 
 def test_bad_revocation_requests_are_refused(nca):
-    r = httpx.post(f"{nca.url}/api/v1/revocations", json={"serial_number": "not-hex"})
+    r = nca.post("/api/v1/revocations", {"serial_number": "not-hex"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR"
-    r = httpx.post(f"{nca.url}/api/v1/revocations", json={"serial_number": "abc", "reason": "boredom"})
-    assert r.status_code == 422
+    r = nca.post("/api/v1/revocations", {"serial_number": "abc", "reason": "boredom"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+    r = nca.post("/api/v1/revocations", {"serial_number": "abc", "certificate": "x"})  # one of them, not both
+    assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR"
+    r = nca.post("/api/v1/revocations", {"serial_number": "1f3a9c"})  # never issued by this CA
+    assert r.status_code == 404 and r.json()["error"]["code"] == "CERTIFICATE_NOT_FOUND"
+    stranger = DevCA.load_or_create(nca.data_dir / "rogue-ca").issue_system("rogue").cert  # same names, other keys
+    r = nca.revoke(stranger)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "CERTIFICATE_INVALID"
+    r = nca.post("/api/v1/revocations", {"certificate": "not a certificate"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "CERTIFICATE_INVALID"
+
+
+# --- the CA operator -------------------------------------------------------------------------------
+
+
+def test_anonymous_revocation_is_refused_and_the_victims_signature_still_verifies(nca):
+    victim = nca.ca.issue_individual("850505400456", "Ахметова Айгүл Серікқызы")
+    serial = {"serial_number": format(victim.cert.serial_number, "x"), "reason": "keyCompromise"}
+    for auth in (None, ("nca-operator", "guess"), ("admin", "admin")):
+        for r in (nca.revoke(victim.cert, auth=auth), nca.post("/api/v1/revocations", serial, auth=auth)):
+            assert r.status_code == 401 and r.json()["error"]["code"] == "CA_AUTH_FAILED", r.text
+            assert r.headers["www-authenticate"].startswith("Basic")
+    r = httpx.post(f"{nca.url}/api/v1/revocations", json=serial, headers={"Authorization": "Basic !!!"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "CA_AUTH_FAILED"
+    assert format(victim.cert.serial_number, "x") not in {
+        x["serial_number"] for x in httpx.get(f"{nca.url}/api/v1/revocations").json()}  # the list stays public
+    [entry] = sign_and_verify(nca, victim, victim.cert, RevocationChecker(nca.ca.roots())).revocations
+    assert entry["status"] == "good"
+    assert nca.revoke(nca.ca.issue_system("reset").cert).status_code == 201  # the right password resets the count
+
+
+def test_repeated_failures_lock_the_operator_out_for_a_while(nca):
+    cert = nca.ca.issue_system("lockout_probe").cert
+    codes = [nca.revoke(cert, auth=("nca-operator", f"wrong-{i}")).json()["error"]["code"] for i in range(3)]
+    assert codes == ["CA_AUTH_FAILED"] * 3
+    r = nca.revoke(cert)  # the right password too, while locked
+    assert r.status_code == 429 and r.json()["error"]["code"] == "CA_AUTH_LOCKED"
+    time.sleep(2.2)
+    assert nca.revoke(cert).status_code == 201
+
+
+# --- issuance through the API ----------------------------------------------------------------------
+
+
+def _csr(key) -> str:
+    return (x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "whatever the requester says")]))
+            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+
+
+def test_issue_from_a_csr_verifies_with_openssl_and_is_revocable_by_serial(nca, tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    body = {"csr": _csr(key), "profile": "employee", "iin": "750121322103", "bin": "041140033217",
+            "organization": "КГУ Тест", "full_name": "ЖУМАБЕКОВ АСКАР ТАЛГАТОВИЧ", "roles": ["head", "sign"]}
+    assert nca.post("/api/v1/certificates", body, auth=None).status_code == 401
+    r = nca.post("/api/v1/certificates", body)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    cert = x509.load_pem_x509_certificate(out["certificate"].encode())
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()  # the key stayed here
+    assert out["serial_number"] == format(cert.serial_number, "x") and "IIN750121322103" in out["subject"]
+    assert out["chain"] == nca.ca.chain_pem().decode()
+    (tmp_path / "cert.pem").write_text(out["certificate"])
+    v = openssl("verify", "-CAfile", str(nca.pki / "root.pem"), "-untrusted", str(nca.pki / "issuing.pem"),
+                str(tmp_path / "cert.pem"))
+    assert v.returncode == 0 and ": OK" in v.stdout, v.stdout + v.stderr
+    assert ": good" in ocsp_status(nca, tmp_path / "cert.pem")  # its OCSP URL is this nca's
+
+    r = nca.post("/api/v1/revocations", {"serial_number": out["serial_number"].upper(), "reason": "superseded"})
+    assert r.status_code == 201, r.text
+    assert ": revoked" in ocsp_status(nca, tmp_path / "cert.pem")
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"iin": "860717450456"}, "IIN_BIN_INVALID"),
+    ({"roles": ["employee"]}, "CERT_PROFILE_INVALID"),
+    ({"full_name": "X"}, "CERT_PROFILE_INVALID"),
+    ({"not_before": "2027-01-01T00:00:00Z", "not_after": "2026-01-01T00:00:00Z"}, "CERT_PROFILE_INVALID"),
+    ({"not_after": "tomorrow"}, "VALIDATION_ERROR"),
+    ({"csr": "garbage"}, "CSR_INVALID"),
+    ({"profile": "root"}, "VALIDATION_ERROR"),
+])
+def test_issuance_refusals_carry_catalogue_codes(nca, fields, code):
+    body = {"csr": _csr(ec.generate_private_key(ec.SECP256R1())), "profile": "individual", "iin": "860717450455",
+            "full_name": "ИВАНОВА АЙГУЛЬ", **fields}
+    r = nca.post("/api/v1/certificates", body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+
+
+# --- nothing in the registry can break the CRL or OCSP ---------------------------------------------
+
+
+def test_a_200_hex_digit_serial_is_refused_and_the_crl_still_answers(nca):
+    for serial in ("f" * 200, "8" + "0" * 39, "0"):  # too long; 20 octets but negative in DER; zero
+        r = nca.post("/api/v1/revocations", {"serial_number": serial})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "VALIDATION_ERROR", r.text
+    assert nca.post("/api/v1/revocations", {"serial_number": "f" * 200}, auth=None).status_code == 401
+    for _ in range(2):
+        crl = httpx.get(f"{nca.url}/crl/issuing.crl")
+        assert crl.status_code == 200 and x509.load_der_x509_crl(crl.content).is_signature_valid(
+            nca.ca.issuing_cert.public_key())
+
+
+def test_planted_bad_rows_leave_the_crl_and_ocsp_answering(nca, tmp_path):
+    revoked = nca.ca.issue_individual("900101300123", "Тестов Тест Тестович")
+    revoked.write(tmp_path / "revoked")
+    assert nca.revoke(revoked.cert, "keyCompromise").status_code == 201
+    good = nca.ca.issue_individual("900101300123", "Тестов Тест Тестович")
+    good.write(tmp_path / "good")
+    now = datetime.now(timezone.utc)
+    nca.plant(Revocation(serial="f" * 64, issuer="planted", revoked_at=now, reason="keyCompromise"),
+              Revocation(serial="not-hex", issuer="planted", revoked_at=now, reason="keyCompromise"),
+              Revocation(serial="0", issuer="planted", revoked_at=now, reason="keyCompromise"),
+              Revocation(serial="0a" + format(revoked.cert.serial_number, "x"), issuer="planted", revoked_at=now,
+                         reason="keyCompromise"),  # over 20 octets
+              Revocation(serial="00" + format(revoked.cert.serial_number, "x"), issuer="planted", revoked_at=now,
+                         reason="boredom"))  # the same serial spelt again, with a reason that is none
+
+    crl = httpx.get(f"{nca.url}/crl/issuing.crl")
+    assert crl.status_code == 200
+    (tmp_path / "issuing.crl").write_bytes(crl.content)
+    verify = openssl("crl", "-inform", "DER", "-in", str(tmp_path / "issuing.crl"), "-noout",
+                     "-CAfile", str(nca.pki / "issuing.pem"))
+    assert "verify OK" in verify.stderr + verify.stdout
+    parsed = x509.load_der_x509_crl(crl.content)
+    assert parsed.get_revoked_certificate_by_serial_number(revoked.cert.serial_number) is not None
+    assert ": revoked" in ocsp_status(nca, tmp_path / "revoked" / "cert.pem")
+    assert ": good" in ocsp_status(nca, tmp_path / "good" / "cert.pem")
+    assert httpx.get(f"{nca.url}/api/v1/revocations").status_code == 200
 
 
 def test_ocsp_get_and_malformed(nca):

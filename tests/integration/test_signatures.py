@@ -54,8 +54,11 @@ def test_garbage_signature_is_malformed(system, tmp_path):
 def test_revoked_certificate_is_refused_through_ocsp(system, tmp_path):
     iin, _, token, _ = new_applicant(system, tmp_path)
     issued = system.ca.issue_individual(iin, "ТЕСТОВ ТЕСТ")
-    r = httpx.post(f"{system.url('nca')}/api/v1/revocations",
-                   json={"serial_number": format(issued.cert.serial_number, "x"), "reason": "keyCompromise"})
+    anonymous = httpx.post(f"{system.url('nca')}/api/v1/revocations",
+                           json={"certificate": issued.cert_pem.decode(), "reason": "keyCompromise"})
+    assert anonymous.status_code == 401  # only the CA operator revokes
+    r = httpx.post(f"{system.url('nca')}/api/v1/revocations", auth=system.nca_operator,
+                   json={"certificate": issued.cert_pem.decode(), "reason": "keyCompromise"})
     assert r.status_code == 201, r.text
     doc = system.client.prepare_document(token, iin)
     signer = Signer(issued.key_pem, issued.cert_pem, issued.chain_pem)
@@ -63,13 +66,17 @@ def test_revoked_certificate_is_refused_through_ocsp(system, tmp_path):
 
 
 def test_revocation_unknown_when_the_nca_is_down_fails_closed(system, tmp_path):
+    """Fail closed, but as an outage: 503 with Retry-After (try again), not a verdict on the signature;
+    the same signed document goes through once the НУЦ answers again."""
     iin, _, token, _ = new_applicant(system, tmp_path)
     issued = system.ca.issue_individual(iin, "ТЕСТОВ ТЕСТ")  # never checked, so nothing cached
     doc = system.client.prepare_document(token, iin)
     signature = Signer(issued.key_pem, issued.cert_pem, issued.chain_pem).sign(canonical(doc))
     system.stack.stop("nca")
     try:
-        assert_error(system.client.submit(token, doc, signature), 422, "ECP_REVOCATION_UNKNOWN", "process 4")
+        r = system.client.submit(token, doc, signature)
+        assert_error(r, 503, "ECP_REVOCATION_UNKNOWN", "process 4")
+        assert int(r.headers["retry-after"]) >= 1
     finally:
         system.stack.start_service("nca")
         system.stack.wait_healthy(60)

@@ -139,10 +139,12 @@ class World:
     def permit(self, number: str):
         return self.c.http.get(f"{self.system.url('e_licensing')}/api/v1/permits/{number}")
 
-    def diagram(self, process_id: str, request_id: str | None = None):
+    def diagram(self, process_id: str, request_id: str | None = None, operator: str | None = None):
+        """The drawing; with ``request_id`` as ``operator`` (one of the case's provider), who alone may see it."""
         params = {"request_id": request_id} if request_id else None
+        headers = {"Authorization": f"Bearer {self.token(operator)}"} if operator else None
         return self.c.http.get(f"{self.system.url('provider_arm')}/api/v1/processes/{process_id}/diagram.svg",
-                               params=params)
+                               params=params, headers=headers)
 
 
 def almaty(iso: str) -> datetime:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from services.provider_arm import engine
+from services.provider_arm import engine, processes
 from services.provider_arm.models import Alert, Base, Case, Operator, Task
 from shared.calendar import ALMATY, CALENDAR
 from shared.errors import ApiError
@@ -65,7 +65,7 @@ async def open_task(s, case) -> Task:
 
 async def do(s, rt, task, operator, decision, now, **kw) -> Task | None:
     return await engine.complete(s, rt, task=task, operator=operator, decision=decision, comment=kw.get("comment"),
-                                 data=kw.get("data"), signature=None, now=now)
+                                 data=kw.get("data"), signed=None, now=now)
 
 
 def test_duplicate_skips_the_inspection_and_has_its_own_limits():
@@ -101,7 +101,7 @@ def test_inspection_act_does_not_conform_is_a_reasoned_refusal():
         t = await do(s, rt, t, ex, "documents_ok", MONDAY)
         assert (t.step_key, t.role) == ("inspection", "inspection")
         assert t.due_at == CALENDAR.deadline(MONDAY, 10, "working_days")
-        assert "does_not_conform" in engine.allowed_decisions(engine.processes.find("S1", "mangistau").step("inspection"))
+        assert "does_not_conform" in engine.allowed_decisions(processes.find("S1", "mangistau").step("inspection"))
         with pytest.raises(ApiError) as e:
             await do(s, rt, t, insp, "does_not_conform", MONDAY)
         assert e.value.code == "TASK_DATA_INVALID"

@@ -31,32 +31,45 @@ def test_jcs_is_key_order_independent():
     assert envelope.canonical({"b": 1, "a": "ә"}) == envelope.canonical({"a": "ә", "b": 1}) == '{"a":"ә","b":1}'.encode()
 
 
-def test_sender_signature_does_not_cover_the_password(pki):
+async def test_sender_signature_does_not_cover_the_password(pki):
     portal, _, trust = pki
     env = make(portal)
     env["messageInfo"]["sender"]["password"] = "secret"
-    assert envelope.verify_sender(env, trust).signer.common_name == "portal"
+    assert (await envelope.verify_sender(env, trust)).signer.common_name == "portal"
     assert envelope.properties(env) == {"k": "v"}
 
 
-def test_changed_payload_breaks_the_sender_signature(pki):
+async def test_changed_payload_breaks_the_sender_signature(pki):
     portal, _, trust = pki
     env = make(portal)
     env["messageData"]["data"]["n"] = 2
     with pytest.raises(SignatureError) as e:
-        envelope.verify_sender(env, trust)
+        await envelope.verify_sender(env, trust)
     assert e.value.code == "ECP_BAD_SIGNATURE"
 
 
-def test_countersignature_covers_delivery_info_and_strips_the_password(pki):
+async def test_countersignature_covers_delivery_info_and_strips_the_password(pki):
     portal, gateway, trust = pki
     env = make(portal)
     env["messageInfo"]["sender"]["password"] = "secret"
     delivered = envelope.countersign(env, {"messageId": "m-1", "correlationId": "c-1"}, gateway)
     assert "password" not in delivered["messageInfo"]["sender"]
-    assert envelope.verify_gateway(delivered, trust).signer.common_name == "shep"
-    assert envelope.verify_sender(delivered, trust).signer.common_name == "portal"
+    assert (await envelope.verify_gateway(delivered, trust)).signer.common_name == "shep"
+    assert (await envelope.verify_sender(delivered, trust)).signer.common_name == "portal"
     forged = copy.deepcopy(delivered)
     forged["deliveryInfo"]["messageId"] = "m-2"
     with pytest.raises(SignatureError):
-        envelope.verify_gateway(forged, trust)
+        await envelope.verify_gateway(forged, trust)
+
+
+@pytest.mark.parametrize("value", [
+    {"b": [1, True, None, "ә\u2028\u0007\"\\/"], "a": {"z": -9007199254740991, "é": "\U0001f600"}},
+    {"\U0001f600": 1, "\ue000": 2},  # keys beyond the BMP sort by UTF-16 code units in JCS
+    {"n": 1.5, "e": 1e21, "z": -0.0},  # numbers in ECMAScript form
+    [],
+])
+def test_canonical_is_rfc8785(value):
+    """The fast path and the general serialiser agree wherever the fast path is taken."""
+    import rfc8785
+
+    assert envelope.canonical(value) == rfc8785.dumps(value)

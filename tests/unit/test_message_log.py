@@ -11,11 +11,15 @@ import pytest
 from sqlalchemy import select, text
 
 from services.gateway import message_log as ml
+from services.gateway.message_log import seals  # noqa: F401  (ml.seals, patched below)
 from services.gateway.models import LogHead, LogRecord, LogSeal, Message
 from services.nca.builders import build_timestamp_reply, load_or_create_tsa
 from shared.db import Database, utcnow
 from shared.db.migrate import upgrade
 from shared.pki.ca import DevCA
+from shared.pki.tsp import query as timestamp_request
+from shared.pki.cms import SignatureError
+from shared.pki.tsp import token_from_reply
 from shared.signing import Signer, TrustStore
 from shared.topics import SystemId
 
@@ -116,7 +120,7 @@ async def _accept(db: Database, i: int) -> None:
     async with db.session() as s:
         m = _message(i)
         s.add(m)
-        await ml.append(s, m)
+        await ml.append(s, [m])
 
 
 async def _append_many(db: Database, start: int, n: int) -> None:
@@ -214,8 +218,8 @@ async def test_forged_seals_are_refused(db, pki):
     await _append_many(db, 0, 5)
     async with httpx.AsyncClient(transport=_tsa_transport(tsa)) as client:
         [seal] = await ml.seal_pending(db, signer, "http://nca/tsa", client=client)
-    other_token = base64.b64encode(ml.token_from_reply(
-        build_timestamp_reply(tsa, ml.timestamp_request(b"\x01" * 32)[0]), b"\x01" * 32)).decode()
+    other_token = base64.b64encode(token_from_reply(
+        build_timestamp_reply(tsa, timestamp_request(b"\x01" * 32)[0]), b"\x01" * 32)).decode()
     forged_sig = intruder.sign(ml.seal_statement(seal.first_seq, seal.last_seq, seal.last_hash, seal.root))
     async with db.session() as s:
         row = await s.get(LogSeal, seal.seal_id)
@@ -227,7 +231,7 @@ async def test_forged_seals_are_refused(db, pki):
     assert problems[1].startswith("bad seal signature: ECP_UNTRUSTED")
 
     # a time-stamp by another CA's TSA does not chain to the roots
-    with pytest.raises(ml.SignatureError) as err:
+    with pytest.raises(SignatureError) as err:
         ml.verify_timestamp(base64.b64decode(seal.timestamp_token), bytes.fromhex(seal.root),
                             TrustStore(roots=other_roots))
     assert err.value.code == "ECP_UNTRUSTED"
@@ -245,7 +249,7 @@ async def test_sealer_retries_when_the_tsa_is_down(db, pki, monkeypatch):
         async with httpx.AsyncClient(transport=_tsa_transport(tsa, down=down)) as client:
             return await original(db_, signer_, url, client=client)
 
-    monkeypatch.setattr(ml, "seal_pending", through_mock)
+    monkeypatch.setattr(ml.seals, "seal_pending", through_mock)
     assert await sealer.run_once() == [] and "ConnectError" in sealer.last_error
     report = await ml.verify_log(db, trust)
     assert report.ok and report.unsealed_records == 8

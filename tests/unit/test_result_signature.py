@@ -25,6 +25,12 @@ def result_signed_by(issued) -> dict:
     return {"kind": "certificate", "document": document, "signature": signer.sign(canonical(document))}
 
 
+async def accept(req, result: dict, trust: TrustStore) -> str:
+    """What the portal's consumer does with a result: verify (before the transaction), then decide."""
+    signer = (await trust.verify(result["signature"], canonical(result["document"]))).signer
+    return _accept_result(req, result, signer)
+
+
 def request() -> SimpleNamespace:
     return SimpleNamespace(service_code="S2", region="almaty", status="IN_PROCESSING", result=None,
                            result_rejected=None)
@@ -36,18 +42,18 @@ def request() -> SimpleNamespace:
     (["employee"], ALMATY.bin, False),         # no signing role
     (["first_head"], "100340005775", False),   # a head, but of another organisation
 ])
-def test_signing_right_decides(ca, roles, bin_, shown):
+async def test_signing_right_decides(ca, roles, bin_, shown):
     issued = ca.issue_employee("750121322103", bin_, "ОРГ", "ЖУМАБЕКОВ АСКАР", roles)
     req = request()
-    status = _accept_result(req, result_signed_by(issued), TrustStore(ca.roots(), ca.intermediates()))
+    status = await accept(req, result_signed_by(issued), TrustStore(ca.roots(), ca.intermediates()))
     if shown:
         assert status == "COMPLETED" and req.result is not None and req.result_rejected is None
     else:
         assert status == "IN_PROCESSING" and req.result is None and req.result_rejected == "ECP_NO_SIGNING_RIGHT"
 
 
-def test_individual_certificate_is_not_the_provider(ca):
+async def test_individual_certificate_is_not_the_provider(ca):
     req = request()
-    _accept_result(req, result_signed_by(ca.issue_individual("860717450455", "ИВАНОВА АЙГУЛЬ")),
-                   TrustStore(ca.roots(), ca.intermediates()))
+    await accept(req, result_signed_by(ca.issue_individual("860717450455", "ИВАНОВА АЙГУЛЬ")),
+                 TrustStore(ca.roots(), ca.intermediates()))
     assert req.result_rejected == "ECP_NO_SIGNING_RIGHT"

@@ -234,13 +234,24 @@ def test_timestamp_rejections(tsa, query, fail_info):
 
 def test_serial_normalisation():
     assert registry.normalize_serial("0x00:1F:3a") == "1f3a" == registry.normalize_serial(0x1F3A)
-    for bad in ("xyz", "0", ""):
+    for bad in ("xyz", "0", "", "0x", "1_0", "-1f", "1f 3a"):
+        with pytest.raises(ValueError):
+            registry.normalize_serial(bad)
+
+
+def test_serials_are_at_most_twenty_octets():
+    """RFC 5280 §4.1.2.2: positive, at most 20 octets in DER (the sign bit included: 159 bits)."""
+    largest = 2 ** 159 - 1
+    assert registry.normalize_serial(largest) == format(largest, "x")
+    assert registry.normalize_serial("00" * 10 + format(largest, "x")) == format(largest, "x")
+    for bad in (2 ** 159, "8" + "0" * 39, "f" * 41, "a" * 200, -5, 0):
         with pytest.raises(ValueError):
             registry.normalize_serial(bad)
 
 
 def test_cli_revoke_writes_the_registry_with_the_service_stopped(tmp_path, other_ca):
     from services.nca.cli import revoke
+    from shared.errors import ApiError
     from shared.settings import CommonSettings
 
     settings = CommonSettings(data_dir=tmp_path)
@@ -251,8 +262,28 @@ def test_cli_revoke_writes_the_registry_with_the_service_stopped(tmp_path, other
     assert first["serial_number"] == format(serial, "x") and first["created"] and first["reason"] == "keyCompromise"
     again = revoke(settings, tmp_path / "me" / "cert.pem", "superseded")
     assert not again["created"] and again["reason"] == "keyCompromise"
-    with pytest.raises(ValueError, match="reason"):
+    # revoking by certificate recorded it: now its serial is known
+    assert not revoke(settings, serial=format(serial, "X"), reason="superseded")["created"]
+    with pytest.raises(ApiError, match="reason") as err:
         revoke(settings, tmp_path / "me" / "cert.pem", "boredom")
+    assert err.value.code == "VALIDATION_ERROR"
     other_ca.issue_system("foreign").write(tmp_path / "foreign")
-    with pytest.raises(ValueError, match="not (issued|signed)"):
+    with pytest.raises(ApiError, match="not issued") as err:
         revoke(settings, tmp_path / "foreign" / "cert.pem")
+    assert err.value.code == "CERTIFICATE_INVALID"
+    with pytest.raises(ApiError) as err:
+        revoke(settings, serial="1f3a9c")
+    assert err.value.code == "CERTIFICATE_NOT_FOUND"
+    with pytest.raises(ApiError) as err:
+        revoke(settings, serial="a" * 200)
+    assert err.value.code == "VALIDATION_ERROR"
+
+
+def test_cli_never_creates_a_ca(tmp_path):
+    from services.nca.cli import revoke
+    from shared.pki.ca import NoCA
+    from shared.settings import CommonSettings
+
+    with pytest.raises(NoCA):
+        revoke(CommonSettings(data_dir=tmp_path), serial="1f")
+    assert not (tmp_path / "pki" / "ca").exists()

@@ -1,0 +1,49 @@
+"""S6 (expert attestation): the testing schedule, the notifications of its date and place, the
+testing itself at the scheduled time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.calendar import CALENDAR
+from shared.errors import ApiError
+
+from .base import Action, StepContext, parse_time
+
+#: where the Aktobe provider holds the testing (its own premises)
+TESTING_PLACE = "г. Актобе, ГУ «Управление ГАСК Актюбинской области»"
+
+
+class ScheduleTesting(Action):
+    """``schedule_testing`` — the executor draws up the schedule: ``data.testing_at`` is required
+    (unless the step refuses instead)."""
+
+    name = "schedule_testing"
+
+    async def complete(self, ctx: StepContext) -> None:
+        if ctx.chosen.outcome is not None:
+            return
+        testing_at = parse_time(ctx.data.get("testing_at"))
+        if testing_at is None:
+            raise ApiError("TASK_DATA_INVALID", detail="data.testing_at: the date and time of the testing (ISO 8601 "
+                                                        "with a UTC offset) is required")
+        ctx.data["testing_at"] = testing_at.astimezone(CALENDAR.tz).isoformat()
+        ctx.data.setdefault("testing_place", TESTING_PLACE)
+
+
+class NotifyTesting(Action):
+    """``notify_testing`` — the applicant is told the date and place."""
+
+    name = "notify_testing"
+
+    async def note(self, ctx: StepContext) -> str | None:
+        merged = {**await ctx.recorded(), **ctx.data}
+        return f"Уведомление о тестировании: {merged.get('testing_at')}, {merged.get('testing_place')}"
+
+
+class HoldTesting(Action):
+    """``hold_testing`` — due at the scheduled time itself: passed / refuse."""
+
+    name = "hold_testing"
+
+    async def due(self, ctx: StepContext, default: datetime | None) -> datetime | None:
+        return parse_time((await ctx.recorded()).get("testing_at")) or default

@@ -1,0 +1,1 @@
+"""Chaos under load (``make chaos``): see ``tests/chaos/run.py``."""
