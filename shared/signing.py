@@ -9,7 +9,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from shared.pki.cms import VerifyCache, VerifyReport, sign_detached, verify_detached
+from shared import telemetry
+from shared.pki.cms import SignatureError, VerifyCache, VerifyReport, sign_detached, verify_detached
 from shared.pki.revocation import RevocationChecker
 
 
@@ -67,11 +68,16 @@ class TrustStore:
     async def verify(self, signature: str | bytes, data: bytes, *, usage: str | None = "sign") -> VerifyReport:
         """Raises ``SignatureError`` (with an ``ECP_*`` code) unless the signature is good; the
         retryable ``ECP_REVOCATION_UNKNOWN`` when the НУЦ cannot be asked."""
-        report = await asyncio.to_thread(verify_detached, signature, data, self.roots,
-                                         intermediates=self.intermediates, usage=usage, cache=self.cache)
-        if self.revocation is not None:
-            for signer in report.signers:
-                signer.revocations = await self.revocation.check(signer.certificate, signer.chain[1])
+        try:
+            report = await asyncio.to_thread(verify_detached, signature, data, self.roots,
+                                             intermediates=self.intermediates, usage=usage, cache=self.cache)
+            if self.revocation is not None:
+                for signer in report.signers:
+                    signer.revocations = await self.revocation.check(signer.certificate, signer.chain[1])
+        except SignatureError as exc:
+            telemetry.SIGNATURES.labels(exc.code).inc()
+            raise
+        telemetry.SIGNATURES.labels("ok").inc()
         return report
 
     def verify_sync(self, signature: str | bytes, data: bytes, *, usage: str | None = "sign") -> VerifyReport:

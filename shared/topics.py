@@ -21,6 +21,8 @@ class Header:
     SENDER_ID = "shep-sender-id"
     ATTEMPT = "shep-attempt"
     DEAD_LETTER_REASON = "shep-dead-letter-reason"
+    #: W3C trace context of the message (its sender's, from the envelope's properties)
+    TRACEPARENT = "traceparent"
 
 
 class MessageType:

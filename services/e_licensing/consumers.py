@@ -17,6 +17,8 @@ personal cabinet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,8 @@ from shared.providers import provider_by_bin
 from shared.topics import MessageType, ServiceId
 
 from .models import Application, Permit, PermitEvent
+
+log = structlog.get_logger("e_licensing")
 
 
 @dataclass
@@ -122,6 +126,8 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
                       registered_at=now, updated_at=now)
     s.add(app)
     await s.flush()
+    log.info("registered" if refusal is None else "refused at registration", request_id=request_id,
+             service_code=doc["service_code"], region=doc["region"], code=refusal)
     if refusal:
         _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REFUSED", step="process 9",
                        actor="ИС ГБД «Е-лицензирование»", code=refusal, note=f"Заявление не принято: {refusal}")

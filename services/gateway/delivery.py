@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import UnknownError
 from sqlalchemy import or_, select
 
+from shared import envelope, telemetry
 from shared.db import Database, utcnow
 from shared.messaging.broker import ensure_topics
 from shared.messaging.retry import Backoff
@@ -140,6 +141,7 @@ class DeliveryRelay:
                 row.dead_letter_pending = True
                 log.error("delivery stopped", message_id=m.message_id)
             else:
+                telemetry.REDELIVERIES.labels(m.recipient_id).inc()
                 row.attempts += 1
                 row.last_attempt_at = utcnow()
                 row.next_attempt_at = row.last_attempt_at + timedelta(seconds=self.backoff.delay(row.attempts))
@@ -162,6 +164,7 @@ class DeliveryRelay:
                          (Header.SENDER_ID, m.sender_id.encode()),
                          (Header.DEAD_LETTER_REASON, reason.encode())],
             )
+            telemetry.DEAD_LETTERS.labels(m.recipient_id).inc()
             async with self.db.session() as s:
                 (await s.get(Message, m.message_id)).dead_letter_pending = False
 
@@ -202,4 +205,5 @@ def _headers(m: Message, attempt: int) -> list[tuple[str, bytes]]:
         (Header.MESSAGE_TYPE, m.message_type.encode()),
         (Header.SENDER_ID, m.sender_id.encode()),
         (Header.ATTEMPT, str(attempt).encode()),
+        *[(Header.TRACEPARENT, v.encode()) for v in [envelope.properties(m.envelope).get(telemetry.TRACEPARENT)] if v],
     ]

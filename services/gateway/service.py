@@ -13,7 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import envelope
+from opentelemetry.trace import SpanKind
+
+from shared import envelope, telemetry
 from shared.auth import VerifiedPasswords
 from shared.db import utcnow
 from shared.errors import ApiError
@@ -140,7 +142,10 @@ def _message(offer: Offer, message_id: str, signer: Signer, deliver_for: timedel
         "recipientId": offer.recipient,
         "receivedAt": now.isoformat(),
     }
-    delivered = envelope.countersign(offer.env, delivery_info, signer)
+    with telemetry.span(f"shep accept {offer.service.service_id}", kind=SpanKind.PRODUCER,
+                        parent=envelope.properties(offer.env).get(telemetry.TRACEPARENT),
+                        **{"messaging.message.id": message_id, "shep.recipient": offer.recipient}):
+        delivered = envelope.countersign(offer.env, delivery_info, signer)
     return Message(
         message_id=message_id,
         correlation_id=delivery_info["correlationId"],

@@ -8,6 +8,8 @@ the signer has a signing right at the provider of the request's region.
 from __future__ import annotations
 
 from datetime import datetime
+
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import utcnow
@@ -21,6 +23,8 @@ from shared.topics import ServiceId
 
 from . import catalogue
 from .models import Notification, Request, RequestEvent
+
+log = structlog.get_logger("portal")
 
 
 RANK = {"SUBMITTED": 0, "REGISTERED": 1, "IN_PROCESSING": 2, "COMPLETED": 3, "REFUSED": 3}
@@ -63,6 +67,9 @@ def handlers(trust) -> dict[str, Handler]:
             status = _accept_result(req, data.result.model_dump(), msg.checked)
             if req.result_rejected:
                 note = f"Результат не принят: подпись не подтверждена ({req.result_rejected})"
+            else:
+                log.info("result issued", request_id=req.request_id, status=status,
+                         application_number=req.application_number, kind=data.result.kind)
         at = _parse_time(data.at) or now
         s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.step,
                            actor=data.actor, note=note))

@@ -21,6 +21,7 @@ from functools import cache
 from datetime import datetime, timedelta
 
 import jsonschema
+import structlog
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,8 @@ from shared.topics import MessageType, ServiceId
 
 from . import catalogue
 from .models import Attachment, Payment, Request, RequestEvent, User
+
+log = structlog.get_logger("portal")
 
 
 @cache
@@ -178,4 +181,5 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
             "expected_result_at": expected.isoformat(),
         },
     )
+    log.info("submitted", request_id=request_id, service_code=entry.code, region=doc.region, subtype=doc.subtype)
     return req

@@ -41,6 +41,8 @@ class Case(Base):
     applicant_iin_bin: Mapped[str] = mapped_column(String(12))
     #: the applicant's name (or the organisation's), for the result's holder
     applicant_name: Mapped[str | None] = mapped_column(String(255))
+    #: the W3C traceparent of the application's trace: each later step reports into it
+    trace_parent: Mapped[str | None] = mapped_column(String(64))
     document: Mapped[dict] = mapped_column(JSON)
     signature: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list] = mapped_column(JSON)

@@ -31,12 +31,13 @@ from typing import Any, Awaitable, Callable
 import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import envelope, jcs
+from shared import envelope, jcs, telemetry
 from shared.db import Database, utcnow
 from shared.errors import ApiError
 from shared.messaging.retry import Backoff
@@ -169,6 +170,9 @@ class GatewayConsumer:
                         await self.flush()
                         await consumer.commit()
                         failures = 0
+                    telemetry.CONSUMER_LAG.labels(self.system_id).set(sum(
+                        max(0, (consumer.highwater(tp) or 0) - await consumer.position(tp))
+                        for tp in consumer.assignment()))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -240,6 +244,8 @@ class GatewayConsumer:
                 self._defer(msg, reason)
             else:
                 self._confirm(msg, rejection=reason)
+        for msg, outcome in zip(msgs, outcomes):
+            telemetry.CONSUMED.labels(self.system_id, msg.service_id if msg else "", outcome or "UNDECODABLE").inc()
         return outcomes
 
     def _decode(self, raw: bytes) -> Delivered | None:
@@ -312,7 +318,13 @@ class GatewayConsumer:
                 if rejection is None:
                     try:
                         async with s.begin_nested():
-                            await self.handlers[msg.service_id].apply(s, msg)
+                            with telemetry.span(f"apply {msg.service_id}", kind=SpanKind.CONSUMER,
+                                                parent=envelope.properties(msg.envelope).get(telemetry.TRACEPARENT),
+                                                **{"messaging.message.id": msg.message_id,
+                                                   "shep.correlation_id": msg.correlation_id}):
+                                await self.handlers[msg.service_id].apply(s, msg)
+                                log.info("message applied", message_id=msg.message_id, service_id=msg.service_id,
+                                         correlation_id=msg.correlation_id, sender_id=msg.sender_id)
                     except ApiError as exc:
                         if exc.retryable:
                             out.append(("DEFERRED", f"{exc.code}: {exc.detail or ''}"))

@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import envelope
+from shared import envelope, telemetry
 from shared.db import Database, utcnow
 from shared.errors import is_retryable
 from shared.messaging.retry import Backoff
@@ -53,6 +53,9 @@ class Outbox:
         route_id: str | None = None,
         properties: dict[str, str] | None = None,
     ) -> str:
+        traceparent = telemetry.current_traceparent()
+        if traceparent:  # the message continues the trace of what wrote it (shared/telemetry.py)
+            properties = {**(properties or {}), telemetry.TRACEPARENT: traceparent}
         env = envelope.build(
             service_id=service_id,
             message_type=message_type,
@@ -122,9 +125,13 @@ class OutboxRelay:
                 rows = (await s.scalars(select(model).where(model.state == "PENDING").order_by(model.id)
                                         .limit(self.batch))).all()
             if not rows:
+                telemetry.OUTBOX_BACKLOG.labels(self.outbox.sender_id).set(0)
                 return None
             outage = await self._send(rows)
             if outage is not None:
+                async with self.db.read() as s:
+                    telemetry.OUTBOX_BACKLOG.labels(self.outbox.sender_id).set(
+                        await s.scalar(select(func.count()).select_from(model).where(model.state == "PENDING")))
                 return outage
             self.outages = 0
 
@@ -175,6 +182,8 @@ class OutboxRelay:
             if sent:
                 await s.execute(update(model).where(model.id.in_([r.id for r in sent]))
                                 .values(state="SENT", sent_at=now, attempts=model.attempts + 1, last_error=None))
+            if failed:
+                telemetry.OUTBOX_FAILED.labels(self.outbox.sender_id).inc(len(failed))
             for row, error in failed:
                 await s.execute(update(model).where(model.id == row.id)
                                 .values(state="FAILED", attempts=model.attempts + 1, last_error=error))

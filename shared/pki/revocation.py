@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
+from shared import telemetry
+
 from .cms import SignatureError
 
 #: tolerated clock difference for thisUpdate / nextUpdate
@@ -276,6 +278,7 @@ class RevocationChecker:
     async def check(self, cert: x509.Certificate, issuer: x509.Certificate) -> list[dict]:
         key = self._key(cert, issuer)
         cached = self._cached(key)
+        telemetry.REVOCATION.labels("cache" if cached is not None else "nca").inc()
         if cached is None:
             pending = self._inflight.get(key)
             if pending is None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import telemetry
 from shared.calendar import CALENDAR
 from shared.db import utcnow
 from shared.errors import ApiError
@@ -31,6 +33,8 @@ from .. import processes
 from ..models import Alert, Case, Operator, Task
 from ..processes import Process, Step
 from .actions import ACTIONS, StepContext
+
+log = structlog.get_logger("engine")
 
 PROVIDER_ACTOR = "АРМ услугодателя"
 
@@ -88,7 +92,8 @@ async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:
                 provider_bin=provider.bin, applicant_iin_bin=doc["iin_bin"],
                 applicant_name=((data.get("applicant") or {}).get("full_name") or "")[:255] or None, document=doc,
                 signature=data["signature"], attachments=data.get("attachments", []), status="OPEN",
-                received_at=now, deadline_at=CALENDAR.deadline(now, *result_deadline))
+                received_at=now, deadline_at=CALENDAR.deadline(now, *result_deadline),
+                trace_parent=telemetry.current_traceparent())
     s.add(case)
     await s.flush()
     first = process.first
@@ -128,6 +133,17 @@ async def complete(
         raise ApiError("FORBIDDEN_ROLE")
     if task.status != "OPEN":
         raise ApiError("TASK_NOT_OPEN")
+    # the step joins its application's trace (what it sends on carries it to the portal)
+    with telemetry.span(f"task {task.step_no} {task.step_key}", parent=case.trace_parent,
+                        **{"egov.request_id": case.request_id, "egov.role": task.role}):
+        nxt = await _decide(s, rt, case, task, operator, decision, comment, data, signed, now)
+        log.info("task done", case_id=case.id, task_id=task.id, step=task.step_no, decision=task.decision,
+                 operator=operator.username, request_id=case.request_id, case_status=case.status)
+    return nxt
+
+
+async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operator, decision: str,
+                  comment: str | None, data: dict | None, signed: dict | None, now: datetime) -> Task | None:
     process = processes.all_processes()[case.process_id]
     subtype = case_subtype(process, case)
     step = process.step(task.step_key)
@@ -189,6 +205,9 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
                       text_ru=text, created_at=now)
         s.add(alert)
         alerts.append(alert)
+        telemetry.OVERDUE.labels(case.provider_bin).inc()
+        log.warning("task overdue", case_id=case.id, task_id=task.id, step=step.no,
+                    application_number=case.application_number, late_working_minutes=late)
         _tell_registry(s, rt, case, status="IN_PROCESSING", step=f"{step.no}. {step.title_ru}",
                        actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}")
     await s.flush()
