@@ -74,7 +74,7 @@ async def seed(settings: CommonSettings) -> None:
     for service, fn in (
         ("gateway", lambda s: registry.seed(s, creds)),
         ("portal", lambda s: portal_seed.seed(s, demo.APPLICANTS)),
-        ("provider_arm", lambda s: arm_seed.seed(s, demo.OPERATORS)),
+        ("provider_arm", lambda s: arm_seed.seed(s, demo.operators())),
     ):
         db = Database(settings.database_url(service))
         try:

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.provider_arm.demo_operators import OPERATORS as REGIONAL_OPERATORS
-from shared.providers import PROVIDERS
-
-ALMATY = PROVIDERS["almaty-transport"]
+from shared.regulations import providers
 
 APPLICANTS = [
     {"username": "860717450455", "kind": "IIN", "password": "Aigul-2026!", "full_name": "ИВАНОВА АЙГУЛЬ СЕРИКОВНА",
@@ -22,17 +19,13 @@ APPLICANTS = [
      "cert_roles": ["first_head"]},
 ]
 
-OPERATORS = [
-    {"username": "ala-clerk", "password": "Clerk-2026!", "full_name": "СЕЙТКАЛИЕВА ДИНАРА МАРАТОВНА",
-     "iin": "881005433074", "roles": ["clerk"], "cert_roles": ["employee"]},
-    {"username": "ala-head", "password": "Head-2026!", "full_name": "ЖУМАБЕКОВ АСКАР ТАЛГАТОВИЧ",
-     "iin": "750121322103", "roles": ["head"], "cert_roles": ["first_head"]},
-    {"username": "ala-specialist", "password": "Spec-2026!", "full_name": "ОМАРОВ НУРЛАН ЕРЖАНОВИЧ",
-     "iin": "900612344116", "roles": ["specialist"], "cert_roles": ["employee"]},
-]
-for _o in OPERATORS:
-    _o.update(bin=ALMATY.bin, org=ALMATY.name_ru)
-OPERATORS += REGIONAL_OPERATORS  # Mangistau, Zhambyl, Aktobe: they carry their own BIN and organisation
+
+def operators() -> list[dict]:
+    """Every provider's demo staff (``regulations/providers.toml``), with the provider's BIN and name."""
+    return [{**o, "bin": p.bin, "org": p.name_ru} for p in providers().values() for o in p.operators]
+
+
+OPERATORS = operators()
 
 
 def key_dir(data_dir: Path, username: str, usage: str) -> Path:
@@ -41,7 +34,7 @@ def key_dir(data_dir: Path, username: str, usage: str) -> Path:
 
 def issue_all(ca, data_dir: Path) -> None:
     """Issue SIGN and AUTH certificates to every demo person who has none yet."""
-    for person in APPLICANTS + OPERATORS:
+    for person in APPLICANTS + operators():
         for usage in ("sign", "auth"):
             d = key_dir(data_dir, person["username"], usage)
             if (d / "cert.pem").exists():
@@ -69,5 +62,5 @@ def accounts(data_dir: Path) -> dict:
         "provider_arm": {"operators": [
             {"username": o["username"], "password": o["password"], "full_name": o["full_name"], "iin": o["iin"],
              "roles": o["roles"], "certificate_roles": o["cert_roles"], "organisation_bin": o["bin"],
-             "organisation": o["org"], **keys(o)} for o in OPERATORS]},
+             "organisation": o["org"], **keys(o)} for o in operators()]},
     }

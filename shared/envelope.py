@@ -103,4 +103,4 @@ async def verify_gateway(env: dict, trust: TrustStore) -> VerifyReport:
 
 
 def properties(env: dict) -> dict[str, str]:
-    return {p["key"]: p["value"] for p in env["messageInfo"].get("properties") or []}
+    return {p["key"]: p["value"] for p in (env.get("messageInfo") or {}).get("properties") or []}

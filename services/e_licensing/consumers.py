@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import regulations
 from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
@@ -29,7 +30,7 @@ from shared.messaging.consumer import Delivered, Handler
 from shared.payloads import StatusUpdate, Submission
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
-from shared.providers import provider_by_bin
+from shared.regulations import provider_by_bin
 from shared.topics import MessageType, ServiceId
 
 from .models import Application, Permit, PermitEvent
@@ -45,7 +46,7 @@ class ApplicantSignature:
     refusal: str | None = None
 
 #: services with a fee (state duty or payment) checked against the ПШЭП record
-PAID_SERVICES = {"S1", "S2", "S3", "S4", "S5"}
+PAID_SERVICES = {code for code, svc in regulations.services().items() if svc.paid}
 
 
 def is_amendment(subtype: str | None) -> bool:

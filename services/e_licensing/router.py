@@ -10,7 +10,7 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.numbers import is_well_formed
 from shared.pki.cms import SignatureError
-from shared.providers import provider_by_bin
+from shared.regulations import provider_by_bin
 
 from .models import Permit, PermitEvent
 

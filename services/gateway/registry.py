@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import regulations
 from shared.auth import hash_password
 from shared.topics import ServiceId, SystemId
 
@@ -30,8 +31,11 @@ SERVICES = {
     ServiceId.PORTAL_NOTIFY: ("Статусы и результат в личный кабинет", SystemId.PORTAL),
 }
 
-#: РШЭП routes of ARM_PROCESS: region → provider workstation
-ROUTES = {region: SystemId.PROVIDER_ARM for region in ("almaty", "mangistau", "zhambyl", "aktobe")}
+
+def routes() -> dict[str, str]:
+    """РШЭП routes of ARM_PROCESS: every region of the regulations (``shared.regulations``) → the
+    provider workstation that serves it."""
+    return {region: SystemId.PROVIDER_ARM for region in regulations.regions()}
 
 ACL = [
     (SystemId.PORTAL, ServiceId.ELICENSE_SUBMIT),
@@ -61,7 +65,7 @@ async def seed(session: AsyncSession, credentials: dict[str, tuple[str, bytes]])
         if await session.get(Service, service_id) is None:
             session.add(Service(service_id=service_id, title=title, recipient_id=recipient, channel="async", enabled=True))
     await session.flush()
-    for route_id, recipient in ROUTES.items():
+    for route_id, recipient in routes().items():
         if await session.get(Route, (ServiceId.ARM_PROCESS, route_id)) is None:
             session.add(Route(service_id=ServiceId.ARM_PROCESS, route_id=route_id, recipient_id=recipient))
     for sender, service in ACL:

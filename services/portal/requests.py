@@ -37,7 +37,7 @@ class SubmitOut(BaseModel):
 async def services() -> list[dict]:
     """The catalogue: code, titles, fee, required documents, the form's JSON Schema with an
     example, and the regional variants with their provider and deadlines."""
-    return [e.public() for e in catalogue.CATALOGUE.values()]
+    return [e.public() for e in catalogue.catalogue().values()]
 
 
 @router.post("/requests", status_code=202, response_model=SubmitOut)

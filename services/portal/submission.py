@@ -43,7 +43,7 @@ log = structlog.get_logger("portal")
 @cache
 def _validator(service_code: str) -> jsonschema.Draft202012Validator:
     """The form's JSON Schema, compiled once per service."""
-    return jsonschema.Draft202012Validator(catalogue.CATALOGUE[service_code].form_schema,
+    return jsonschema.Draft202012Validator(catalogue.catalogue()[service_code].form_schema,
                                            format_checker=jsonschema.FormatChecker())
 
 

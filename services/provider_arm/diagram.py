@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from .processes import ROLES, Process, Step
+from shared.regulations import ROLES, Process, Step
 
 BOX_W, BOX_H, GAP, TOP, LEFT = 520, 84, 46, 56, 250
 WIDTH = LEFT + BOX_W + 260

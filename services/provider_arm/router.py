@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import regulations
 from shared.app import client_address
 from shared.calendar import ALMATY
 from shared.db import utcnow
@@ -21,7 +22,7 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.app import JCSRoute
 
-from . import engine, processes
+from . import engine
 from .diagram import render_svg
 from .models import Alert, Case, Operator, Task
 
@@ -70,7 +71,7 @@ def _iso(dt) -> str | None:
 
 
 def _task_view(t: Task, c: Case, *, full: bool) -> dict:
-    step = processes.all_processes()[c.process_id].step(t.step_key)
+    step = regulations.all_processes()[c.process_id].step(t.step_key)
     out = {
         "task_id": t.id, "status": t.status, "role": t.role, "assignee": t.assignee,
         "step": {"no": step.no, "key": step.key, "title_ru": step.title_ru, "cite": step.cite, "action": step.action},
@@ -211,13 +212,13 @@ async def complete(task_id: TaskId, body: CompleteIn, request: Request, op: Oper
 @router.get("/processes", tags=["processes"])
 async def list_processes() -> list[dict]:
     """The process definitions: id, service code, region, title, steps with roles and limits."""
-    return [p.public() for p in processes.all_processes().values()]
+    return [p.public() for p in regulations.all_processes().values()]
 
 
 @router.get("/processes/{process_id}", tags=["processes"])
 async def get_process(process_id: str) -> dict:
     """One process definition."""
-    p = processes.all_processes().get(process_id)
+    p = regulations.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
     return p.public()
@@ -230,7 +231,7 @@ async def diagram(process_id: str, request: Request, request_id: str | None = Qu
     """The definition drawn as SVG (public). With ``?request_id=`` — for an operator of the case's
     provider only (401 without a login) — the steps that request's case went through are marked
     visited and its open step current (404 when the case is not of this process or provider)."""
-    p = processes.all_processes().get(process_id)
+    p = regulations.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
     current, visited = None, []

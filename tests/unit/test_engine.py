@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from services.provider_arm import engine, processes
+from services.provider_arm import engine
+from shared.regulations import processes
 from services.provider_arm.models import Alert, Base, Case, Operator, Task
 from shared.calendar import ALMATY, CALENDAR
 from shared.errors import ApiError
-from shared.providers import PROVIDERS
+from shared.regulations import providers
 
 # Monday 2 February 2026, 10:00 Almaty — an ordinary working day
 MONDAY = datetime(2026, 2, 2, 10, 0, tzinfo=ALMATY)
@@ -49,7 +50,7 @@ def run(coro_fn):
 
 def op(username: str, provider: str, *roles: str) -> Operator:
     return Operator(username=username, password_hash="x", full_name=username.upper(), iin="800115301010",
-                    provider_bin=PROVIDERS[provider].bin, roles=list(roles))
+                    provider_bin=providers()[provider].bin, roles=list(roles))
 
 
 async def open_(s, rt, code, region, subtype="issue", form=None, now=MONDAY, rid="r1") -> Case:

@@ -1,4 +1,4 @@
-"""The process definitions (services/provider_arm/processes/*.toml) against the seed digest."""
+"""The process definitions (regulations/variants/*.toml) against the seed digest."""
 from __future__ import annotations
 
 import re
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from services.provider_arm import processes
+from shared.regulations import processes
 from services.provider_arm.diagram import render_svg
-from services.provider_arm.processes import ACTIONS, ROLES, all_processes, find
+from shared.regulations.location import regulations_dir
+from shared.regulations.processes import ACTIONS, ROLES, all_processes, find
 
 MIN, H, WD = "minutes", "hours", "working_days"
 
@@ -133,17 +134,22 @@ def test_subtypes_and_special_steps():
     # the public view still has the original shape
     pub = PROCESSES["S2-almaty"].public()
     assert pub["steps"][0]["limit"] == {"amount": 5, "unit": "minutes"}
-    assert pub["deadlines"] == {"result": (2, WD), "refusal": (1, WD)}
+    assert pub["deadlines"] == {"result": (2, WD), "refusal": (1, WD), "source": "seed 001 п. 11", "estimated": False}
+    assert pub["steps"][0]["source"] == "seed 001 п. 9 пп. 1)"
+    assert PROCESSES["S2-mangistau"].public()["deadlines"]["estimated"]
 
 
 def test_bad_definition_is_rejected(tmp_path):
-    base = (Path(processes.__file__).parent / "S2-almaty.toml").read_text(encoding="utf-8")
+    base = (regulations_dir() / "variants" / "S2-almaty.toml").read_text(encoding="utf-8")
     src = tmp_path / "x.toml"
     for broken, error in [
         (base.replace('role = "specialist"\nassigned', 'role = "janitor"\nassigned', 1), "unknown role"),
         (base.replace('next = "sign"', 'next = "nowhere"'), "unknown step"),
         (base.replace('cite = "п. 9 пп. 3)"', 'cite = "see the law"'), "cite"),
         (base.replace('action = "sign_result"', 'action = "dance"'), "unknown action"),
+        (base.replace('source = "seed 001 п. 11"', 'source = "the law"'), "deadlines.source"),
+        (base.replace('seed = "001"', 'seed = "Алматы"'), "seed must name"),
+        (base.replace('ecp = "process 4", ', ''), "portal.boxes lacks"),
     ]:
         assert broken != base
         src.write_text(broken, encoding="utf-8")

@@ -8,10 +8,10 @@ import pytest
 from services.portal.consumers import _accept_result
 from shared.envelope import canonical
 from shared.pki.ca import DevCA
-from shared.providers import PROVIDERS
+from shared.regulations import providers
 from shared.signing import Signer, TrustStore
 
-ALMATY = PROVIDERS["almaty-transport"]
+ALMATY = providers()["almaty-transport"]
 
 
 @pytest.fixture(scope="module")

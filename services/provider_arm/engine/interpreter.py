@@ -26,12 +26,11 @@ from shared import telemetry
 from shared.calendar import CALENDAR
 from shared.db import utcnow
 from shared.errors import ApiError
-from shared.providers import PROVIDERS
 from shared.topics import MessageType, ServiceId
 
-from .. import processes
+from shared import regulations
 from ..models import Alert, Case, Operator, Task
-from ..processes import Process, Step
+from shared.regulations import Process, Step
 from .actions import ACTIONS, StepContext
 
 log = structlog.get_logger("engine")
@@ -82,10 +81,10 @@ def _tell_registry(s: AsyncSession, rt, case: Case, message_type: str = MessageT
 async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:
     """An application arrived from ИС ГБД ЕЛ: open its case and the first task."""
     doc = data["document"]
-    process = processes.find(doc["service_code"], doc["region"])
+    process = regulations.find(doc["service_code"], doc["region"])
     if process is None:
         raise ApiError("SERVICE_NOT_FOUND", detail=f"no process for {doc['service_code']}/{doc['region']}")
-    provider = PROVIDERS[process.provider]
+    provider = regulations.providers()[process.provider]
     subtype = case_subtype(process, doc)
     result_deadline, _ = process.deadlines_for(subtype)
     case = Case(request_id=data["request_id"], application_number=data["application_number"], process_id=process.id,
@@ -114,7 +113,7 @@ def may_act(operator: Operator, task: Task, case: Case) -> bool:
     if task.role in operator.roles:
         return True
     if task.role == "head" and "deputy_head" in operator.roles:
-        return processes.all_processes()[case.process_id].step(task.step_key).deputy_allowed
+        return regulations.all_processes()[case.process_id].step(task.step_key).deputy_allowed
     return False
 
 
@@ -144,7 +143,7 @@ async def complete(
 
 async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operator, decision: str,
                   comment: str | None, data: dict | None, signed: dict | None, now: datetime) -> Task | None:
-    process = processes.all_processes()[case.process_id]
+    process = regulations.all_processes()[case.process_id]
     subtype = case_subtype(process, case)
     step = process.step(task.step_key)
     asked = decision
@@ -194,7 +193,7 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
     )).all()
     alerts = []
     for task, case in rows:
-        process = processes.all_processes()[case.process_id]
+        process = regulations.all_processes()[case.process_id]
         step = process.step(task.step_key)
         task.overdue_at = now
         late = CALENDAR.working_minutes_between(task.due_at, now)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...models import Case, Operator, Task
-from ...processes import Decision, Process, Step
+from shared.regulations import Decision, Process, Step
 
 
 @dataclass

@@ -13,10 +13,9 @@ from shared.errors import ApiError
 from shared.numbers import registry_number
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
-from shared.providers import PROVIDERS
 
 from ...models import Case, Operator, Task
-from ...processes import Process
+from shared.regulations import Process, providers
 from .base import Action, StepContext, case_data
 
 
@@ -28,7 +27,7 @@ def is_amendment(subtype: str | None) -> bool:
 async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | None, now: datetime) -> dict:
     """The result document to sign: a new number (random, with a check symbol) or the amended
     licence's own; a reasoned refusal carries the reasons the refusing step gave."""
-    provider = PROVIDERS[process.provider]
+    provider = providers()[process.provider]
     doc = case.document
     common = {
         "service_code": process.service_code,

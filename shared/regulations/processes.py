@@ -1,4 +1,4 @@
-"""Process definitions as data: one TOML file per service and regional variant.
+"""Process definitions as data: one TOML file per service and regional variant (``regulations/variants/``).
 
 A definition lists numbered steps with the role that performs each, its time limit, the
 regulation paragraph it comes from, and the decisions allowed (each naming the next step).
@@ -18,7 +18,7 @@ Steps with an ``action`` do something besides deciding (see ACTIONS):
 * ``notify_testing`` — (S6) the signed notifications of date and place are sent to the applicants;
 * ``hold_testing`` — (S6) the testing is held at the scheduled time; passed / failed.
 
-The engine (``services/provider_arm/engine.py``) runs all of them.
+The provider's engine (``services/provider_arm/engine/``) runs all of them.
 
 Schema additions beyond the first (S2 Almaty) definition, all optional:
 
@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from .location import regulations_dir
+
 ACTIONS = {
     None, "assign", "prepare_result", "sign_result", "deliver_result",
     "inspection", "schedule_testing", "notify_testing", "hold_testing",
@@ -66,6 +68,11 @@ ROLES: dict[str, str] = {
 }
 
 CITE_RE = re.compile(r"^п\. \d+( пп\. \d+\))?")
+SEED_RE = re.compile(r"^\d{3}$")
+#: a fact's source: the seed and its paragraph, or the simulator's own choice
+SOURCE_RE = re.compile(r"^(seed \d{3}( п\. \d+.*)?|simulator(: .+)?)$")
+#: the boxes of the portal diagram every variant numbers (see regulations/README.md)
+PORTAL_BOXES = {"auth", "form", "payment", "ecp", "registry", "provider", "refusal", "result"}
 
 Limit = tuple[int, str]
 
@@ -137,12 +144,27 @@ class Process:
     number_prefix: str
     result_deadline: Limit
     refusal_deadline: Limit
+    #: the seed regulation (``../shared/seeds/<seed>_*.txt``) every ``cite`` refers to, and its Kazakh text
+    seed: str = ""
+    seed_kk: str | None = None
+    #: where the service deadlines come from: "seed NNN п. N" when the seed states them, "simulator"
+    #: when they are derived from the step limits (then shown as estimated)
+    deadline_source: str = "simulator"
+    #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
+    portal_boxes: tuple[tuple[str, str], ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
     subtypes: tuple[Subtype, ...] = ()
     deadlines_by_subtype: tuple[tuple[str, tuple[Limit, Limit]], ...] = ()
 
     def step(self, key: str) -> Step:
         return next(s for s in self.steps if s.key == key)
+
+    @property
+    def deadlines_estimated(self) -> bool:
+        return not self.deadline_source.startswith("seed ")
+
+    def source_of(self, step: Step) -> str:
+        return f"seed {self.seed} {step.cite}"
 
     @property
     def first(self) -> Step:
@@ -169,13 +191,15 @@ class Process:
     def public(self) -> dict:
         return {
             "id": self.id, "service_code": self.service_code, "region": self.region, "title_ru": self.title_ru,
-            "title_kk": self.title_kk, "source": self.source,
-            "deadlines": {"result": self.result_deadline, "refusal": self.refusal_deadline},
+            "title_kk": self.title_kk, "source": self.source, "seed": self.seed,
+            "deadlines": {"result": self.result_deadline, "refusal": self.refusal_deadline,
+                          "source": self.deadline_source, "estimated": self.deadlines_estimated},
             "subtypes": [{"key": t.key, "title_ru": t.title_ru,
                           "deadlines": dict(zip(("result", "refusal"), self.deadlines_for(t.key)))}
                          for t in self.subtypes],
             "steps": [
                 {"no": s.no, "key": s.key, "role": s.role, "title_ru": s.title_ru, "cite": s.cite,
+                 "source": self.source_of(s),
                  "limit": {"amount": s.limit[0], "unit": s.limit[1]} if s.limit else None, "action": s.action,
                  "skip_day_of_receipt": s.skip_day_of_receipt, "deputy_allowed": s.deputy_allowed,
                  "limits_by_subtype": {k: {"amount": v[0], "unit": v[1]} for k, v in s.limits_by_subtype},
@@ -227,6 +251,8 @@ def load(path: Path) -> Process:
                 result_kind=raw["result_kind"], result_title_ru=raw["result_title_ru"],
                 number_prefix=raw["number_prefix"], result_deadline=_limit(deadlines["result"]),
                 refusal_deadline=_limit(deadlines["refusal"]), steps=steps,
+                seed=raw["seed"], seed_kk=raw.get("seed_kk"), deadline_source=deadlines["source"],
+                portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))
                                            for k, v in deadlines.get("by_subtype", {}).items()))
@@ -239,6 +265,13 @@ def validate(p: Process) -> None:
     def fail(msg: str) -> None:
         raise ValueError(f"{p.id}: {msg}")
 
+    if not SEED_RE.match(p.seed):
+        fail(f"seed must name a seed regulation (three digits), not {p.seed!r}")
+    if not SOURCE_RE.match(p.deadline_source):
+        fail(f"deadlines.source must be 'seed NNN п. N' or 'simulator', not {p.deadline_source!r}")
+    missing = PORTAL_BOXES - {k for k, _ in p.portal_boxes}
+    if missing:
+        fail(f"portal.boxes lacks {sorted(missing)}")
     keys = [s.key for s in p.steps]
     if len(set(keys)) != len(keys):
         fail("step keys repeat")
@@ -317,7 +350,7 @@ def _reaches(p: Process, start: str | None, action: str) -> bool:
 
 @cache
 def all_processes() -> dict[str, Process]:
-    return {p.id: p for p in (load(f) for f in sorted(Path(__file__).parent.glob("*.toml")))}
+    return {p.id: p for p in (load(f) for f in sorted((regulations_dir() / "variants").glob("*.toml")))}
 
 
 def find(service_code: str, region: str) -> Process | None:
