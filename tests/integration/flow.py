@@ -37,7 +37,7 @@ class Client:
     def signer(self, username: str, usage: str = "sign") -> Signer:
         return Signer.from_dir(demo.key_dir(self.data_dir, username, usage))
 
-    def prepare_document(self, token: str, iin_bin: str, *, pay: bool = True) -> dict:
+    def prepare_document(self, token: str, iin_bin: str, *, pay: bool = True, region: str = "almaty") -> dict:
         services = self.portal("GET", "/services").json()
         s2 = next(s for s in services if s["code"] == "S2")
         attachments = []
@@ -49,10 +49,10 @@ class Client:
                                 "code": doc["code"]})
         payment_id = None
         if pay:
-            r = self.portal("POST", "/payments", token, json={"service_code": "S2", "region": "almaty"})
+            r = self.portal("POST", "/payments", token, json={"service_code": "S2", "region": region})
             assert r.status_code == 201, r.text
             payment_id = r.json()["payment_id"]
-        return {"service_code": "S2", "region": "almaty", "subtype": "issue", "iin_bin": iin_bin, "language": "ru",
+        return {"service_code": "S2", "region": region, "subtype": "issue", "iin_bin": iin_bin, "language": "ru",
                 "form": s2["example"], "attachments": attachments, "payment_id": payment_id,
                 "created_at": datetime.now(timezone.utc).isoformat(), "nonce": str(uuid.uuid4())}
 
@@ -74,7 +74,7 @@ class Client:
         return self.http.request(method, self.urls["provider_arm"] + "/api/v1" + path, headers=headers, **kw)
 
     def operator_token(self, username: str) -> str:
-        op = next(o for o in demo.OPERATORS if o["username"] == username)
+        op = next(o for o in demo.operators() if o["username"] == username)
         r = self.arm("POST", "/auth/token", data={"username": username, "password": op["password"]})
         assert r.status_code == 200, r.text
         return r.json()["access_token"]
@@ -91,13 +91,14 @@ class Client:
     def complete(self, token: str, task_id: int, decision: str, **body) -> httpx.Response:
         return self.arm("POST", f"/tasks/{task_id}/complete", token, json={"decision": decision, **body})
 
-    def run_almaty_s2(self, application_number: str, *, refuse: str | None = None) -> None:
-        """Work the request through the six steps of the Almaty regulation (п. 9)."""
-        clerk, head, spec = (self.operator_token(u) for u in ("ala-clerk", "ala-head", "ala-specialist"))
+    def run_almaty_s2(self, application_number: str, *, refuse: str | None = None, staff: str = "ala") -> None:
+        """Work the request through the six steps of the Almaty regulation (п. 9), by the demo staff
+        whose usernames start with ``staff``."""
+        clerk, head, spec = (self.operator_token(f"{staff}-{r}") for r in ("clerk", "head", "specialist"))
         t = self.wait_task(clerk, application_number, "register")
         assert self.complete(clerk, t["task_id"], "registered").status_code == 200
         t = self.wait_task(head, application_number, "assign")
-        r = self.complete(head, t["task_id"], "assigned", data={"assignee": "ala-specialist"})
+        r = self.complete(head, t["task_id"], "assigned", data={"assignee": f"{staff}-specialist"})
         assert r.status_code == 200, r.text
         t = self.wait_task(spec, application_number, "check")
         r = self.complete(spec, t["task_id"], "refuse", comment=refuse) if refuse else \
@@ -108,7 +109,7 @@ class Client:
         t = self.wait_task(head, application_number, "sign")
         full = self.arm("GET", f"/tasks/{t['task_id']}", head).json()
         assert base64.b64decode(full["draft_result_jcs_b64"]) == canonical(full["draft_result"])
-        signature = self.signer("ala-head").sign(canonical(full["draft_result"]))
+        signature = self.signer(f"{staff}-head").sign(canonical(full["draft_result"]))
         r = self.complete(head, t["task_id"], "signed", signature=signature)
         assert r.status_code == 200, r.text
         t = self.wait_task(clerk, application_number, "handover")

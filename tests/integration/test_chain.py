@@ -13,6 +13,7 @@ import pytest
 from egov import demo
 from shared.envelope import canonical
 from shared.iin import make_iin
+from shared.regulations import providers
 from shared.signing import Signer
 
 pytestmark = pytest.mark.integration
@@ -69,7 +70,7 @@ def test_s2_almaty_from_registration_to_signed_result(system, tmp_path):
     result = c.portal("GET", f"/requests/{request_id}/result", token).json()
     assert result["kind"] == "certificate"
     assert result["document"]["holder"]["iin_bin"] == iin
-    assert result["document"]["provider"]["bin"] == demo.ALMATY.bin
+    assert result["document"]["provider"]["bin"] == providers()["almaty-transport"].bin
 
     # anyone can check the result with openssl against the development НУЦ root
     (tmp_path / "result.json").write_bytes(canonical(result["document"]))
