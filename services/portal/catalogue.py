@@ -50,7 +50,7 @@ class Variant:
 
     def expected_result_at(self, subtype: str | None, now: datetime) -> datetime:
         """When the result is expected for a request of ``subtype`` submitted at ``now``."""
-        return CALENDAR.deadline(now, *self.deadlines_for(subtype)[0])
+        return self.process.result_due(now, subtype or self.subtypes[0])
 
     def public(self) -> dict:
         def lim(v: Limit) -> dict:

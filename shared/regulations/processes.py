@@ -35,8 +35,15 @@ Schema additions beyond the first (S2 Almaty) definition, all optional:
 * decision ``title_ru`` — how the decision reads on the diagram.
 
 A refusal decision is always named ``refuse`` with ``outcome = "refusal"`` (the engine looks the
-reasons up under that name) and must come before the step that prepares the result, so that the
-draft made there is the reasoned refusal.
+reasons up under that name) and is taken at or before the step that prepares the result, so that the
+draft made there is the reasoned refusal (Aktobe S3–S5: the executor prepares "the licence or a
+reasoned refusal under п. 10 of the Стандарт" in one step).
+
+``skip_day_of_receipt`` on a step: its working days are counted from the day of receipt of the
+application, that day excluded — not from the step's own start (the seed's "the day of receipt is
+not counted in the term of the service": the receipt day holds the registration, the resolution and
+the check; a late check does not move the preparation's term); on ``[deadlines]``: the same for
+the service deadlines.
 """
 from __future__ import annotations
 
@@ -150,6 +157,8 @@ class Process:
     #: where the service deadlines come from: "seed NNN п. N" when the seed states them, "simulator"
     #: when they are derived from the step limits (then shown as estimated)
     deadline_source: str = "simulator"
+    #: "the day of receipt is not counted" in the service term (Aktobe S3–S5 п. 5, Almaty п. 11)
+    deadlines_skip_receipt: bool = False
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
@@ -162,6 +171,13 @@ class Process:
     @property
     def deadlines_estimated(self) -> bool:
         return not self.deadline_source.startswith("seed ")
+
+    def result_due(self, received_at, subtype: str | None, *, refusal: bool = False):
+        """The service deadline of a request of ``subtype`` received at ``received_at``."""
+        from shared.calendar import CALENDAR
+
+        limit = self.deadlines_for(subtype)[1 if refusal else 0]
+        return CALENDAR.deadline(received_at, *limit, skip_day_of_receipt=self.deadlines_skip_receipt)
 
     def source_of(self, step: Step) -> str:
         return f"seed {self.seed} {step.cite}"
@@ -252,6 +268,7 @@ def load(path: Path) -> Process:
                 number_prefix=raw["number_prefix"], result_deadline=_limit(deadlines["result"]),
                 refusal_deadline=_limit(deadlines["refusal"]), steps=steps,
                 seed=raw["seed"], seed_kk=raw.get("seed_kk"), deadline_source=deadlines["source"],
+                deadlines_skip_receipt=deadlines.get("skip_day_of_receipt", False),
                 portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))
@@ -324,9 +341,9 @@ def validate(p: Process) -> None:
             if d.outcome == "refusal":
                 if d.name != "refuse" or not d.comment_required:
                     fail(f"{where}: a refusal decision is named 'refuse' and requires a comment")
-                if s.action in {"prepare_result", "sign_result", "deliver_result"}:
-                    fail(f"{where}: a refusal must be decided before the result is prepared")
-                if not _reaches(p, d.next, "prepare_result"):
+                if s.action in {"sign_result", "deliver_result"}:
+                    fail(f"{where}: a refusal must be decided when or before the result is prepared")
+                if s.action != "prepare_result" and not _reaches(p, d.next, "prepare_result"):
                     fail(f"{where}: refusal leads nowhere a reasoned refusal is prepared")
     unreachable = set(keys) - _reachable(p, p.first.key)
     if unreachable:

@@ -140,7 +140,8 @@ def test_aktobe_preparation_does_not_count_the_day_of_receipt():
                            op("e", "aktobe-construction", "executor"))
         s.add_all([clerk, head, ex])
         case = await open_(s, rt, "S3", "aktobe", "reissue_name_change", {"licence_number": "X-1"})
-        assert case.deadline_at == datetime(2026, 2, 5, 18, 0, tzinfo=ALMATY)  # 4 wd: Mon..Thu
+        # 2 wd after the day of receipt (Monday, not counted): Tue, Wed
+        assert case.deadline_at == datetime(2026, 2, 4, 18, 0, tzinfo=ALMATY)
         t = await do(s, rt, await open_task(s, case), clerk, "registered", MONDAY)
         assert t.due_at == datetime(2026, 2, 2, 11, 0, tzinfo=ALMATY)  # head: 1 hour
         t = await do(s, rt, t, head, "assigned", MONDAY, data={"assignee": "e"})

@@ -52,12 +52,17 @@ def case_subtype(process: Process, case_or_doc) -> str | None:
     return sub if sub in keys else process.default_subtype
 
 
-def due_at(now: datetime, step: Step, subtype: str | None) -> datetime | None:
-    """When a task of ``step`` opened at ``now`` for a request of ``subtype`` is due."""
+def due_at(now: datetime, step: Step, subtype: str | None, process: Process | None = None,
+           received_at: datetime | None = None) -> datetime | None:
+    """When a task of ``step`` opened at ``now`` for a request of ``subtype`` is due. A step whose
+    term excludes the day of receipt is anchored on the application's receipt, not on its own start:
+    18:00 of its last working day counted after the day of receipt."""
     limit = step.limit_for(subtype, CHANNEL)
     if not limit:
         return None
-    return CALENDAR.deadline(now, *limit, skip_day_of_receipt=step.skip_day_of_receipt)
+    if step.skip_day_of_receipt and limit[1] == "working_days" and received_at is not None:
+        return CALENDAR.add_working_days(received_at, limit[0], skip_day_of_receipt=True)
+    return CALENDAR.deadline(now, *limit)
 
 
 def _aliases(step: Step) -> dict[str, str]:
@@ -86,12 +91,11 @@ async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:
         raise ApiError("SERVICE_NOT_FOUND", detail=f"no process for {doc['service_code']}/{doc['region']}")
     provider = regulations.providers()[process.provider]
     subtype = case_subtype(process, doc)
-    result_deadline, _ = process.deadlines_for(subtype)
     case = Case(request_id=data["request_id"], application_number=data["application_number"], process_id=process.id,
                 provider_bin=provider.bin, applicant_iin_bin=doc["iin_bin"],
                 applicant_name=((data.get("applicant") or {}).get("full_name") or "")[:255] or None, document=doc,
                 signature=data["signature"], attachments=data.get("attachments", []), status="OPEN",
-                received_at=now, deadline_at=CALENDAR.deadline(now, *result_deadline),
+                received_at=now, deadline_at=process.result_due(now, subtype),
                 trace_parent=telemetry.current_traceparent())
     s.add(case)
     await s.flush()
@@ -156,11 +160,10 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     action = ACTIONS[step.action]
     ctx = StepContext(s, rt, case, task, process, step, subtype, chosen, asked, comment, dict(data or {}),
                       operator, now, signed)
-    await action.complete(ctx)
-
-    if chosen.outcome == "refusal":
+    if chosen.outcome == "refusal":  # before the action: a refusal at the preparing step drafts the refusal
         case.outcome = "refusal"
-        case.deadline_at = CALENDAR.deadline(case.received_at, *process.deadlines_for(subtype)[1])
+        case.deadline_at = process.result_due(case.received_at, subtype, refusal=True)
+    await action.complete(ctx)
 
     task.status, task.decision, task.comment, task.data = "DONE", decision, comment, ctx.data or None
     task.completed_at, task.completed_by = now, operator.username
@@ -176,7 +179,7 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     nxt = process.route(step.key, decision, subtype)
     if nxt is None:
         return None
-    due = await ACTIONS[nxt.action].due(ctx, due_at(now, nxt, subtype))
+    due = await ACTIONS[nxt.action].due(ctx, due_at(now, nxt, subtype, process, case.received_at))
     new = Task(case_id=case.id, step_key=nxt.key, step_no=nxt.no, role=nxt.role, status="OPEN", created_at=now,
                due_at=due, assignee=case.assignee if nxt.assigned else None)
     s.add(new)

@@ -24,7 +24,8 @@ def is_amendment(subtype: str | None) -> bool:
     return bool(subtype) and (subtype == "duplicate" or subtype.startswith("reissue"))
 
 
-async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | None, now: datetime) -> dict:
+async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | None, now: datetime,
+                reason: str | None = None) -> dict:
     """The result document to sign: a new number (random, with a check symbol) or the amended
     licence's own; a reasoned refusal carries the reasons the refusing step gave."""
     provider = providers()[process.provider]
@@ -43,7 +44,7 @@ async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | No
     recorded = await case_data(s, case)
     extra = {k: recorded[k] for k in ("inspection_act", "testing_at", "testing_place") if k in recorded}
     if case.outcome == "refusal":
-        reason = await s.scalar(select(Task.comment).where(Task.case_id == case.id, Task.decision == "refuse")
+        reason = reason or await s.scalar(select(Task.comment).where(Task.case_id == case.id, Task.decision == "refuse")
                                 .order_by(Task.id.desc()))
         return {"kind": "refusal", "title_ru": "Мотивированный отказ в оказании государственной услуги",
                 "title_kk": "Мемлекеттік қызмет көрсетуден дәлелді бас тарту", "reason": reason, **extra, **common}
@@ -80,7 +81,9 @@ class PrepareResult(Action):
     name = "prepare_result"
 
     async def complete(self, ctx: StepContext) -> None:
-        ctx.case.draft_result = await draft(ctx.s, ctx.case, ctx.process, ctx.subtype, ctx.now)
+        refusing_here = ctx.chosen.outcome == "refusal"
+        ctx.case.draft_result = await draft(ctx.s, ctx.case, ctx.process, ctx.subtype, ctx.now,
+                                            reason=ctx.comment if refusing_here else None)
 
 
 class SignResult(Action):

@@ -1,0 +1,112 @@
+"""What the seeds say, computed by hand from their text — not recomputed from the limits by the code
+under test. Each expected time is worked out in the comment beside it. February 2026 in Almaty:
+Mon 2, Tue 3, Wed 4, Thu 5, Fri 6, Mon 9 … are working days (no holidays), 9:00–18:00."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.portal import catalogue
+from shared import regulations
+from shared.calendar import ALMATY
+
+from .test_engine import do, op, open_, open_task, run
+
+MON_10 = datetime(2026, 2, 2, 10, 0, tzinfo=ALMATY)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 2, day, hour, minute, tzinfo=ALMATY)
+
+
+def aktobe_staff(s):
+    staff = (op("c", "aktobe-construction", "clerk"), op("h", "aktobe-construction", "head"),
+             op("e", "aktobe-construction", "executor"))
+    s.add_all(staff)
+    return staff
+
+
+def test_aktobe_preparation_is_counted_from_the_day_of_receipt_not_from_a_late_check():
+    # seed 002 п. 5 пп. 3): a re-issue on a change of name is prepared in "2 рабочих дня (день приема
+    # заявлений и документов не входит в срок оказания государственной услуги)". Received Monday 2 Feb
+    # 10:00: Monday is not counted; the 2 days are Tue 3 and Wed 4 → Wed 4 Feb 18:00. The check is done
+    # late, on Tuesday 15:00: the term of the preparation still ends Wednesday 18:00 (counted from the
+    # step's own start it would end Thursday 5 Feb).
+    async def body(s, rt):
+        clerk, head, ex = aktobe_staff(s)
+        case = await open_(s, rt, "S3", "aktobe", "reissue_name_change", {"licence_number": "X-1"}, now=MON_10)
+        assert case.deadline_at == at(4, 18)
+        t = await do(s, rt, await open_task(s, case), clerk, "registered", MON_10)
+        t = await do(s, rt, t, head, "assigned", MON_10, data={"assignee": "e"})
+        t = await do(s, rt, t, ex, "documents_ok", at(3, 15))
+        assert t.step_key == "prepare" and t.due_at == at(4, 18)
+
+    run(body)
+
+
+def test_aktobe_issue_received_on_friday_evening_counts_from_tuesday():
+    # Received Friday 6 Feb 19:00, after working hours: the day of receipt is Monday 9 Feb, not counted;
+    # a new licence takes 4 working days: Tue 10, Wed 11, Thu 12, Fri 13 → Fri 13 Feb 18:00.
+    async def body(s, rt):
+        aktobe_staff(s)
+        case = await open_(s, rt, "S4", "aktobe", "issue", now=at(6, 19))
+        assert case.deadline_at == at(13, 18)
+
+    run(body)
+
+
+def test_aktobe_reasoned_refusal_under_p10_is_decided_at_the_preparation():
+    # seed 002 п. 5 пп. 3): the executor "подготавливает лицензию … либо мотивированный ответ об отказе
+    # согласно пункта 10 Стандарта" within the 4 days: a refusal there, after a complete package.
+    async def body(s, rt):
+        clerk, head, ex = aktobe_staff(s)
+        case = await open_(s, rt, "S5", "aktobe", "issue", now=MON_10)
+        t = await do(s, rt, await open_task(s, case), clerk, "registered", MON_10)
+        t = await do(s, rt, t, head, "assigned", MON_10, data={"assignee": "e"})
+        t = await do(s, rt, t, ex, "documents_ok", MON_10)
+        t = await do(s, rt, t, ex, "refuse", at(3, 11), comment="не соответствует квалификационным требованиям")
+        assert t.step_key == "sign"
+        assert case.outcome == "refusal" and case.draft_result["kind"] == "refusal"
+        assert case.draft_result["reason"] == "не соответствует квалификационным требованиям"
+
+    run(body)
+
+
+def test_almaty_refusal_received_at_half_past_five_is_due_the_next_day():
+    # seed 001 п. 11: a reasoned refusal "в течение 1 (одного) рабочего дня", counted "без учета приема
+    # документов": received Monday 2 Feb 17:30, Monday is not counted → Tue 3 Feb 18:00 (not Monday
+    # 18:00, half an hour later). The certificate: 2 working days → Tue 3, Wed 4 → Wed 4 Feb 18:00.
+    async def body(s, rt):
+        staff = (op("c", "almaty-transport", "clerk"), op("h", "almaty-transport", "head"),
+                 op("sp", "almaty-transport", "specialist"))
+        s.add_all(staff)
+        clerk, head, spec = staff
+        case = await open_(s, rt, "S2", "almaty", now=at(2, 17, 30))
+        assert case.deadline_at == at(4, 18)
+        t = await do(s, rt, await open_task(s, case), clerk, "registered", at(2, 17, 35))
+        t = await do(s, rt, t, head, "assigned", at(2, 17, 40), data={"assignee": "sp"})
+        await do(s, rt, t, spec, "refuse", at(3, 9, 30), comment="диагностическая карта просрочена")
+        assert case.deadline_at == at(3, 18)
+
+    run(body)
+
+
+def test_the_applicant_sees_which_deadlines_the_seed_gives_and_which_are_estimated():
+    # Only the Almaty regulation states the service's deadlines (seed 001 п. 11); the others refer to
+    # п. 4 of the Стандарт, which is not among the seeds: their deadlines are derived, "estimated".
+    variants = {(code, v["region"]): v for code, e in catalogue.catalogue().items() for v in [
+        x for x in e.public()["variants"]]}
+    assert variants[("S2", "almaty")]["deadline_estimated"] is False
+    assert variants[("S2", "almaty")]["deadline_source"] == "seed 001 п. 11"
+    estimated = {k for k, v in variants.items() if v["deadline_estimated"]}
+    assert estimated == set(variants) - {("S2", "almaty")}
+    # the invented documents and fee say whose choice they are
+    s2 = catalogue.catalogue()["S2"].public()
+    assert s2["fee"]["source"] == "simulator"
+    assert {d["source"] for d in s2["required_documents"]} == {"simulator"}
+
+
+def test_mangistau_issues_a_duplicate_of_the_certificate():
+    # seed 000, portal diagram, condition 4: "основаниям для выдачи международного сертификата или
+    # дубликата международного сертификата" — a duplicate is a kind of request there.
+    assert "duplicate" in catalogue.find("S2", "mangistau")[1].subtypes
+    assert [t.key for t in regulations.find("S2", "mangistau").subtypes] == ["issue", "duplicate"]
