@@ -61,7 +61,7 @@ async def seed_nca(settings: CommonSettings) -> None:
 
 
 async def seed(settings: CommonSettings) -> None:
-    from services.gateway import registry
+    from services.gateway import seed as gateway_seed
     from services.portal import seed as portal_seed
     from services.provider_arm import seed as arm_seed
 
@@ -72,7 +72,7 @@ async def seed(settings: CommonSettings) -> None:
         d = settings.pki_dir / "systems" / system_id
         creds[system_id] = ((d / "password").read_text().strip(), (d / "cert.pem").read_bytes())
     for service, fn in (
-        ("gateway", lambda s: registry.seed(s, creds)),
+        ("gateway", lambda s: gateway_seed.seed(s, creds)),
         ("portal", lambda s: portal_seed.seed(s, demo.APPLICANTS)),
         ("provider_arm", lambda s: arm_seed.seed(s, demo.operators())),
     ):

@@ -23,7 +23,7 @@ from shared.app import JCSRoute, client_address
 
 from . import service
 from .models import Acl, Message, Route, Service, System
-from .registry import cert_sha256
+from .seed import cert_sha256
 
 bearer = HTTPBearer(auto_error=False)
 

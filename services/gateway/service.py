@@ -28,7 +28,7 @@ from shared.topics import MessageState, SystemId
 from . import message_log
 from .directory import Directory, ServiceEntry, Snapshot, SystemEntry
 from .models import Message
-from .registry import cert_sha256
+from .seed import cert_sha256
 
 
 _passwords = VerifiedPasswords()

@@ -9,7 +9,7 @@ from shared.messaging.runtime import SystemRuntime
 from shared.throttle import LoginGuard, Throttle, limiter
 from shared.topics import SystemId
 
-from . import attachments, auth, payments, requests
+from . import attachments, auth, cabinet, payments
 from .consumers import handlers
 from .deps import Quotas
 from .models import InboxMessage, OutboxMessage
@@ -57,5 +57,5 @@ app = create_app(
     "result comes back to the personal cabinet.",
     lifespan=lifespan,
 )
-for module in (auth, requests, payments, attachments):
+for module in (auth, cabinet, payments, attachments):
     app.include_router(module.router)

@@ -159,6 +159,9 @@ class Process:
     deadline_source: str = "simulator"
     #: "the day of receipt is not counted" in the service term (Aktobe S3–S5 п. 5, Almaty п. 11)
     deadlines_skip_receipt: bool = False
+    #: (S6) the term of what follows the testing, counted from the testing: the service deadline
+    #: then moves to the scheduled testing plus this (the wait for the testing is the schedule's)
+    after_testing: Limit | None = None
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
@@ -269,6 +272,7 @@ def load(path: Path) -> Process:
                 refusal_deadline=_limit(deadlines["refusal"]), steps=steps,
                 seed=raw["seed"], seed_kk=raw.get("seed_kk"), deadline_source=deadlines["source"],
                 deadlines_skip_receipt=deadlines.get("skip_day_of_receipt", False),
+                after_testing=_limit(deadlines.get("after_testing")),
                 portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))

@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from services.gateway import log_cli, message_log, service
 from services.gateway.directory import Directory
 from services.gateway.models import Acl, LogRecord, Service, System
-from services.gateway.registry import cert_sha256
+from services.gateway.seed import cert_sha256
 from services.gateway.settings import GatewaySettings
 from shared import envelope
 from shared.db import Database

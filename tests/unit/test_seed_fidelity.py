@@ -110,3 +110,27 @@ def test_mangistau_issues_a_duplicate_of_the_certificate():
     # дубликата международного сертификата" — a duplicate is a kind of request there.
     assert "duplicate" in catalogue.find("S2", "mangistau")[1].subtypes
     assert [t.key for t in regulations.find("S2", "mangistau").subtypes] == ["issue", "duplicate"]
+
+
+def test_s6_result_is_due_after_the_testing_whether_passed_or_failed():
+    # seed 002 приложение 4 п. 5: the testing is held "в установленное время" (the schedule's), then the
+    # attestat or the refusal is prepared (1 working day) and signed (1 working day). Testing scheduled
+    # for Tue 10 Mar 2026 10:00 (Mon 9 Mar is the holiday of 8 March moved off Sunday): the 2 working
+    # days are Tue 10 and Wed 11 → Wed 11 Mar 18:00, for a pass and for a fail alike — not the 29
+    # working days of a refusal counted from the receipt in February.
+    for outcome in ("passed", "refuse"):
+        async def body(s, rt):
+            clerk, head, ex = aktobe_staff(s)
+            case = await open_(s, rt, "S6", "aktobe", now=MON_10)
+            t = await do(s, rt, await open_task(s, case), clerk, "registered", MON_10)
+            t = await do(s, rt, t, head, "assigned", MON_10, data={"assignee": "e"})
+            testing_at = datetime(2026, 3, 10, 10, 0, tzinfo=ALMATY)
+            t = await do(s, rt, t, ex, "scheduled", at(3, 10), data={"testing_at": testing_at.isoformat()})
+            assert case.deadline_at == datetime(2026, 3, 11, 18, 0, tzinfo=ALMATY)
+            t = await do(s, rt, t, head, "signed", at(4, 10))
+            t = await do(s, rt, t, ex, "notified", at(4, 11))
+            held = datetime(2026, 3, 10, 12, 0, tzinfo=ALMATY)
+            await do(s, rt, t, ex, outcome, held, comment="не сдал тестирование" if outcome == "refuse" else None)
+            assert case.deadline_at == datetime(2026, 3, 11, 18, 0, tzinfo=ALMATY)
+
+        run(body)

@@ -28,6 +28,8 @@ class ScheduleTesting(Action):
                                                         "with a UTC offset) is required")
         ctx.data["testing_at"] = testing_at.astimezone(CALENDAR.tz).isoformat()
         ctx.data.setdefault("testing_place", TESTING_PLACE)
+        if ctx.process.after_testing:  # the result is due after the testing, not before it
+            ctx.case.deadline_at = CALENDAR.deadline(testing_at, *ctx.process.after_testing)
 
 
 class NotifyTesting(Action):
@@ -44,6 +46,11 @@ class HoldTesting(Action):
     """``hold_testing`` — due at the scheduled time itself: passed / refuse."""
 
     name = "hold_testing"
+
+    async def complete(self, ctx: StepContext) -> None:
+        # passed or failed, the attestat or the refusal is due within the term that follows the testing
+        if ctx.process.after_testing:
+            ctx.case.deadline_at = CALENDAR.deadline(ctx.now, *ctx.process.after_testing)
 
     async def due(self, ctx: StepContext, default: datetime | None) -> datetime | None:
         return parse_time((await ctx.recorded()).get("testing_at")) or default
