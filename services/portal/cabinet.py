@@ -31,6 +31,7 @@ class SubmitOut(BaseModel):
     request_id: str
     status: str
     expected_result_at: datetime
+    expected_result_estimated: bool
 
 
 @router.get("/services", tags=["catalogue"])
@@ -53,7 +54,8 @@ async def submit(
     req = await submission.submit(s, user=user, checked=checked, outbox=rt.outbox, now=utcnow(),
                                   max_age=timedelta(hours=rt.settings.portal_document_max_age_hours))
     return SubmitOut(request_id=req.request_id, status=req.status,
-                     expected_result_at=req.expected_result_at.astimezone(ALMATY))
+                     expected_result_at=req.expected_result_at.astimezone(ALMATY),
+                     expected_result_estimated=_estimated(req))
 
 
 def diagram_url(r: Request) -> str | None:
@@ -61,12 +63,17 @@ def diagram_url(r: Request) -> str | None:
     provider_arm port on this host). The drawing with the request's own path is for the provider's
     operators; the applicant's timeline says where the request stands."""
     found = catalogue.find(r.service_code, r.region)
-    process_id = getattr(found[1], "process_id", "") if found else ""
-    if not process_id:
+    if not found:
         return None
+    process_id = found[1].process.id
     base = os.environ.get("EGOV_PROVIDER_ARM_URL") or (
         f"http://{os.environ.get('EGOV_HOST', '127.0.0.1')}:{os.environ.get('EGOV_PROVIDER_ARM_PORT', '8004')}")
     return f"{base.rstrip('/')}/api/v1/processes/{process_id}/diagram.svg"
+
+
+def _estimated(r: Request) -> bool:
+    found = catalogue.find(r.service_code, r.region)
+    return found is None or found[1].process.deadlines_estimated
 
 
 def _view(r: Request, *, full: bool) -> dict:
@@ -79,6 +86,8 @@ def _view(r: Request, *, full: bool) -> dict:
         "application_number": r.application_number,
         "created_at": r.created_at.astimezone(ALMATY).isoformat(),
         "expected_result_at": r.expected_result_at.astimezone(ALMATY).isoformat(),
+        # True when the regulation does not state the deadline and it was derived from the step limits
+        "expected_result_estimated": _estimated(r),
         "result_ready": r.result is not None,
     }
     if full:

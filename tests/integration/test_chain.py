@@ -52,6 +52,7 @@ def test_s2_almaty_from_registration_to_signed_result(system, tmp_path):
     r = c.submit(token, doc, signer.sign(canonical(doc)))
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "SUBMITTED"
+    assert r.json()["expected_result_estimated"] is False  # seed 001 п. 11 states the deadline
     request_id = r.json()["request_id"]
 
     view = c.wait_status(token, request_id, {"REGISTERED", "IN_PROCESSING"})
