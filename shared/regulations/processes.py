@@ -162,6 +162,7 @@ class Process:
     #: (S6) the term of what follows the testing, counted from the testing: the service deadline
     #: then moves to the scheduled testing plus this (the wait for the testing is the schedule's)
     after_testing: Limit | None = None
+    result_title_kk: str = ""
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     steps: tuple[Step, ...] = field(default_factory=tuple)
@@ -268,6 +269,7 @@ def load(path: Path) -> Process:
     p = Process(id=raw["id"], service_code=raw["service_code"], region=raw["region"], provider=raw["provider"],
                 title_ru=raw["title_ru"], title_kk=raw["title_kk"], source=raw["source"],
                 result_kind=raw["result_kind"], result_title_ru=raw["result_title_ru"],
+                result_title_kk=raw.get("result_title_kk", ""),
                 number_prefix=raw["number_prefix"], result_deadline=_limit(deadlines["result"]),
                 refusal_deadline=_limit(deadlines["refusal"]), steps=steps,
                 seed=raw["seed"], seed_kk=raw.get("seed_kk"), deadline_source=deadlines["source"],

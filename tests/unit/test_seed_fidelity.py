@@ -134,3 +134,31 @@ def test_s6_result_is_due_after_the_testing_whether_passed_or_failed():
             assert case.deadline_at == datetime(2026, 3, 11, 18, 0, tzinfo=ALMATY)
 
         run(body)
+
+
+def test_a_request_written_in_kazakh_gets_its_result_in_kazakh():
+    # The seeds render the service in the language of the request (003 and 004 are the Kazakh texts).
+    from services.provider_arm import engine
+
+    async def body(s, rt):
+        staff = (op("c", "almaty-transport", "clerk"), op("h", "almaty-transport", "head"),
+                 op("sp", "almaty-transport", "specialist"))
+        s.add_all(staff)
+        clerk, head, spec = staff
+        results = {}
+        for language, rid in (("kk", "r-kk"), ("ru", "r-ru")):
+            doc = {"service_code": "S2", "region": "almaty", "subtype": "issue", "iin_bin": "860717450455",
+                   "language": language, "form": {}}
+            case = await engine.open_case(s, rt, {"request_id": rid, "application_number": f"EL-{rid}",
+                                                  "document": doc, "signature": "sig"}, MON_10)
+            t = await do(s, rt, await open_task(s, case), clerk, "registered", MON_10)
+            t = await do(s, rt, t, head, "assigned", MON_10, data={"assignee": "sp"})
+            t = await do(s, rt, t, spec, "refuse", MON_10, comment="карта просрочена")
+            await do(s, rt, t, spec, "prepared", MON_10)
+            results[language] = case.draft_result
+        assert results["kk"]["title"] == "Мемлекеттік қызмет көрсетуден дәлелді бас тарту"
+        assert results["kk"]["provider_name"] == regulations.providers()["almaty-transport"].name_kk
+        assert results["ru"]["title"] == "Мотивированный отказ в оказании государственной услуги"
+        assert results["ru"]["provider_name"] == regulations.providers()["almaty-transport"].name_ru
+
+    run(body)

@@ -43,22 +43,28 @@ async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | No
     }
     recorded = await case_data(s, case)
     extra = {k: recorded[k] for k in ("inspection_act", "testing_at", "testing_place") if k in recorded}
+    # the result speaks the request's language (the seeds render the service in Kazakh or Russian)
+    kk = common["language"] == "kk"
     if case.outcome == "refusal":
         reason = reason or await s.scalar(select(Task.comment).where(Task.case_id == case.id, Task.decision == "refuse")
                                 .order_by(Task.id.desc()))
-        return {"kind": "refusal", "title_ru": "Мотивированный отказ в оказании государственной услуги",
-                "title_kk": "Мемлекеттік қызмет көрсетуден дәлелді бас тарту", "reason": reason, **extra, **common}
+        title_ru = "Мотивированный отказ в оказании государственной услуги"
+        title_kk = "Мемлекеттік қызмет көрсетуден дәлелді бас тарту"
+        return {"kind": "refusal", "title": title_kk if kk else title_ru, "title_ru": title_ru, "title_kk": title_kk,
+                "provider_name": provider.name_kk if kk else provider.name_ru, "reason": reason, **extra, **common}
     form = doc.get("form", {})
     if is_amendment(subtype) and form.get("licence_number"):
         number = form["licence_number"]
     else:
         number = registry_number(process.number_prefix, now.astimezone(CALENDAR.tz).year)
-    title = process.result_title_ru
+    title_ru, title_kk = process.result_title_ru, process.result_title_kk or process.result_title_ru
     if subtype == "duplicate":
-        title = f"Дубликат: {title}"
+        title_ru, title_kk = f"Дубликат: {title_ru}", f"Телнұсқа: {title_kk}"
     elif is_amendment(subtype):
-        title = f"{title} (переоформление)"
-    return {"kind": process.result_kind, "number": number, "title_ru": title, "details": form, **extra, **common}
+        title_ru, title_kk = f"{title_ru} (переоформление)", f"{title_kk} (қайта ресімделген)"
+    return {"kind": process.result_kind, "number": number, "title": title_kk if kk else title_ru,
+            "title_ru": title_ru, "title_kk": title_kk, "provider_name": provider.name_kk if kk else provider.name_ru,
+            "details": form, **extra, **common}
 
 
 async def check_result_signature(rt, case: Case, operator: Operator, signature: str) -> dict:
