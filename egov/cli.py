@@ -1,6 +1,7 @@
 """``egov`` — the command line of egov-sim (API.md "Command line")."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import sys
@@ -65,6 +66,24 @@ def up() -> None:
     finally:
         console.print("stopping…")
         supervisor.stop()
+
+
+@app.command()
+def migrate(topics: bool = typer.Option(False, "--topics", help="also create the Kafka topics"),
+            replication: int = typer.Option(1, help="the topics' replication factor (3 on a Kafka cluster)")) -> None:
+    """Set up the databases and keys as a one-off job before the services start (a deployment's
+    migration step; `egov up` does it by itself): the development НУЦ and system keys when missing,
+    every service's migrations to head, the seed data — all idempotent; with --topics the topics."""
+    from shared.messaging.broker import ensure_topics
+
+    from .bootstrap import SYSTEMS, prepare
+
+    settings = CommonSettings()
+    with console.status(f"migrating {settings.db_server} ({settings.data_dir.resolve()})…"):
+        prepare(settings)
+        if topics:
+            asyncio.run(ensure_topics(settings.broker, SYSTEMS, replication=replication))
+    console.print("migrated: databases at head, seed data present" + (", topics created" if topics else ""))
 
 
 @app.command()

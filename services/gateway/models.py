@@ -82,6 +82,8 @@ class Message(Base):
     deliver_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error: Mapped[dict | None] = mapped_column(JSON)
+    #: a sync call's reply as the recipient sent it: any replica of the gateway can hand it to the caller
+    reply: Mapped[dict | None] = mapped_column(JSON)
     #: stopped or refused, and not yet produced to the dead-letter topic
     dead_letter_pending: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 

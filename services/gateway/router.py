@@ -10,12 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from sqlalchemy import select
 
 from shared import envelope
 from shared.app import JCSRoute, client_address
 from shared.errors import ApiError
 
 from . import service
+from .models import Message
 from .schemas import (
     BatchResult,
     DeliveryNotification,
@@ -207,6 +209,22 @@ def _sync_limit(req: SendMessageRequest, ceiling: float) -> float:
     return min(ceiling, value)
 
 
+async def _await_reply(gw, message_id: str, waiter: asyncio.Future, limit: float) -> dict | None:
+    """The reply, as soon as this replica receives it (the waiter) or another replica recorded it
+    (looked up every ``gateway_sync_poll_seconds``); None when the limit passes first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), min(remaining, gw.settings.gateway_sync_poll_seconds))
+        except asyncio.TimeoutError:
+            async with gw.db.read() as s:
+                reply = await s.scalar(select(Message.reply).where(Message.message_id == message_id))
+            if reply is not None:
+                return reply
+    return None
+
+
 @router.post("/sync", response_model=SyncResponse, summary="sendMessage (sync channel)", tags=["sync channel"])
 async def sync_call(req: SendMessageRequest, request: Request) -> dict:
     """Request–reply: the request is delivered to the recipient's topic like any message and the
@@ -218,13 +236,13 @@ async def sync_call(req: SendMessageRequest, request: Request) -> dict:
     m = await _accept(request, req, "sync")
     waiter = gw.sync_waiters.setdefault(m.message_id, asyncio.get_running_loop().create_future())
     try:
-        reply: dict = await asyncio.wait_for(asyncio.shield(waiter), limit)
-    except asyncio.TimeoutError:
+        reply = await _await_reply(gw, m.message_id, waiter, limit)
+    finally:
+        gw.sync_waiters.pop(m.message_id, None)
+    if reply is None:
         async with gw.db.session() as s:
             await service.stop_sync(s, m.message_id)
         raise ApiError("SYNC_TIMEOUT", detail=f"no reply within {limit:g} s", extra={"messageId": m.message_id})
-    finally:
-        gw.sync_waiters.pop(m.message_id, None)
     if reply.get("errorInfo") is not None:
         raise ApiError("RECIPIENT_ERROR", extra={"messageId": m.message_id, "subError": reply["errorInfo"]})
     out = {

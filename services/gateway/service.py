@@ -255,6 +255,7 @@ async def sync_reply(session: AsyncSession, system: SystemEntry, message_id: str
     m.delivered_at = utcnow()
     m.status_message = "answered (sync)"
     m.error = reply.get("errorInfo")
+    m.reply = reply
     return m
 
 

@@ -12,6 +12,8 @@ class GatewaySettings(CommonSettings):
     gateway_redelivery_cap_seconds: float = 30.0
     #: the longest a sync call waits for the recipient's reply (a call may ask for less)
     gateway_sync_timeout_seconds: float = 10.0
+    #: how often a waiting sync call looks for a reply that another replica of the gateway received
+    gateway_sync_poll_seconds: float = 0.2
     #: seconds between message-log seals (Merkle root signed + RFC 3161 time-stamp)
     gateway_log_seal_seconds: float = 10.0
     #: how often each gateway process re-reads its registries (systems, services, routes, ACL):

@@ -14,14 +14,15 @@ from shared.topics import DEAD_LETTER_TOPIC, deliver_topic
 PARTITIONS = 3
 
 
-async def ensure_topics(bootstrap: str, system_ids: list[str] | tuple[str, ...]) -> None:
-    """Create each system's delivery topic and the dead-letter topic when missing."""
+async def ensure_topics(bootstrap: str, system_ids: list[str] | tuple[str, ...], replication: int = 1) -> None:
+    """Create each system's delivery topic and the dead-letter topic when missing (``replication``:
+    1 on the embedded broker, 3 on a Kafka cluster)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [deliver_topic(s) for s in system_ids] + [DEAD_LETTER_TOPIC]
-        missing = [NewTopic(t, PARTITIONS, 1) for t in wanted if t not in existing]
+        missing = [NewTopic(t, PARTITIONS, replication) for t in wanted if t not in existing]
         if missing:
             await admin.create_topics(missing)  # "already exists" answers are fine
     finally:
