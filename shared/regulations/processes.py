@@ -32,7 +32,11 @@ Schema additions beyond the first (S2 Almaty) definition, all optional:
 * step ``only_for_subtypes = [...]`` and ``skip_to = "<step>"`` — a step that other subtypes skip
   (they go to ``skip_to``, by default the step its first non-refusal decision leads to);
 * step ``deputy_allowed = true`` — "the head, or in his absence his deputy" (Zhambyl);
-* decision ``title_ru`` — how the decision reads on the diagram.
+* decision ``title_ru`` — how the decision reads on the diagram;
+* ``title_kk`` beside every ``title_ru`` (steps, decisions, subtypes) and ``result_title_kk`` beside
+  ``result_title_ru`` — the Kazakh texts, from the seed's Kazakh text where there is one (003, 004),
+  otherwise the simulator's translation (each variant says which in its first line). Every step and
+  the result must have one.
 
 A refusal decision is always named ``refuse`` with ``outcome = "refusal"`` (the engine looks the
 reasons up under that name) and is taken at or before the step that prepares the result, so that the
@@ -91,12 +95,14 @@ class Decision:
     outcome: str | None = None
     comment_required: bool = False
     title_ru: str | None = None
+    title_kk: str | None = None
 
 
 @dataclass(frozen=True)
 class Subtype:
     key: str
     title_ru: str
+    title_kk: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,8 @@ class Step:
     limits_by_channel: tuple[tuple[str, Limit], ...] = ()
     only_for_subtypes: tuple[str, ...] = ()
     skip_to: str | None = None
+    #: the step's title in Kazakh (from the seed's Kazakh text, or the simulator's translation)
+    title_kk: str = ""
 
     def decision(self, name: str) -> Decision | None:
         return next((d for d in self.decisions if d.name == name), None)
@@ -161,6 +169,8 @@ class Process:
     deadlines_skip_receipt: bool = False
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
+    #: the result's title in Kazakh
+    result_title_kk: str = ""
     steps: tuple[Step, ...] = field(default_factory=tuple)
     subtypes: tuple[Subtype, ...] = ()
     deadlines_by_subtype: tuple[tuple[str, tuple[Limit, Limit]], ...] = ()
@@ -255,6 +265,7 @@ def _step(s: dict) -> Step:
         skip_day_of_receipt=s.get("skip_day_of_receipt", False), deputy_allowed=s.get("deputy_allowed", False),
         limits_by_subtype=_limits(s.get("limits_by_subtype")), limits_by_channel=_limits(s.get("limits_by_channel")),
         only_for_subtypes=tuple(s.get("only_for_subtypes", ())), skip_to=s.get("skip_to"),
+        title_kk=s.get("title_kk", ""),
     )
 
 
@@ -265,6 +276,7 @@ def load(path: Path) -> Process:
     p = Process(id=raw["id"], service_code=raw["service_code"], region=raw["region"], provider=raw["provider"],
                 title_ru=raw["title_ru"], title_kk=raw["title_kk"], source=raw["source"],
                 result_kind=raw["result_kind"], result_title_ru=raw["result_title_ru"],
+                result_title_kk=raw.get("result_title_kk", ""),
                 number_prefix=raw["number_prefix"], result_deadline=_limit(deadlines["result"]),
                 refusal_deadline=_limit(deadlines["refusal"]), steps=steps,
                 seed=raw["seed"], seed_kk=raw.get("seed_kk"), deadline_source=deadlines["source"],
