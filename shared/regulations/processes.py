@@ -220,11 +220,12 @@ class Process:
             "title_kk": self.title_kk, "source": self.source, "seed": self.seed,
             "deadlines": {"result": self.result_deadline, "refusal": self.refusal_deadline,
                           "source": self.deadline_source, "estimated": self.deadlines_estimated},
-            "subtypes": [{"key": t.key, "title_ru": t.title_ru,
+            "subtypes": [{"key": t.key, "title_ru": t.title_ru, "title_kk": t.title_kk,
                           "deadlines": dict(zip(("result", "refusal"), self.deadlines_for(t.key)))}
                          for t in self.subtypes],
             "steps": [
-                {"no": s.no, "key": s.key, "role": s.role, "title_ru": s.title_ru, "cite": s.cite,
+                {"no": s.no, "key": s.key, "role": s.role, "title_ru": s.title_ru, "title_kk": s.title_kk,
+                 "cite": s.cite,
                  "source": self.source_of(s),
                  "limit": {"amount": s.limit[0], "unit": s.limit[1]} if s.limit else None, "action": s.action,
                  "skip_day_of_receipt": s.skip_day_of_receipt, "deputy_allowed": s.deputy_allowed,
@@ -296,6 +297,8 @@ def validate(p: Process) -> None:
 
     if not SEED_RE.match(p.seed):
         fail(f"seed must name a seed regulation (three digits), not {p.seed!r}")
+    if not p.result_title_kk.strip():
+        fail("result_title_kk (the result's title in Kazakh) is missing")
     if not SOURCE_RE.match(p.deadline_source):
         fail(f"deadlines.source must be 'seed NNN п. N' or 'simulator', not {p.deadline_source!r}")
     missing = PORTAL_BOXES - {k for k, _ in p.portal_boxes}
@@ -322,6 +325,8 @@ def validate(p: Process) -> None:
         if s.no < prev_no:
             fail(f"{where}: steps out of order ({s.no} after {prev_no})")
         prev_no = s.no
+        if not s.title_kk.strip():
+            fail(f"{where}: title_kk (the step's title in Kazakh) is missing")
         if s.action not in ACTIONS:
             fail(f"{where}: unknown action {s.action}")
         if s.role not in ROLES:
