@@ -32,7 +32,11 @@ Schema additions beyond the first (S2 Almaty) definition, all optional:
 * step ``only_for_subtypes = [...]`` and ``skip_to = "<step>"`` — a step that other subtypes skip
   (they go to ``skip_to``, by default the step its first non-refusal decision leads to);
 * step ``deputy_allowed = true`` — "the head, or in his absence his deputy" (Zhambyl);
-* decision ``title_ru`` — how the decision reads on the diagram.
+* decision ``title_ru`` — how the decision reads on the diagram;
+* ``title_kk`` beside every ``title_ru`` (steps, decisions, subtypes) and ``result_title_kk`` beside
+  ``result_title_ru`` — the Kazakh texts, from the seed's Kazakh text where there is one (003, 004),
+  otherwise the simulator's translation (each variant says which in its first line). Every step and
+  the result must have one.
 
 A refusal decision is always named ``refuse`` with ``outcome = "refusal"`` (the engine looks the
 reasons up under that name) and is taken at or before the step that prepares the result, so that the
@@ -91,12 +95,14 @@ class Decision:
     outcome: str | None = None
     comment_required: bool = False
     title_ru: str | None = None
+    title_kk: str | None = None
 
 
 @dataclass(frozen=True)
 class Subtype:
     key: str
     title_ru: str
+    title_kk: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,8 @@ class Step:
     limits_by_channel: tuple[tuple[str, Limit], ...] = ()
     only_for_subtypes: tuple[str, ...] = ()
     skip_to: str | None = None
+    #: the step's title in Kazakh (from the seed's Kazakh text, or the simulator's translation)
+    title_kk: str = ""
 
     def decision(self, name: str) -> Decision | None:
         return next((d for d in self.decisions if d.name == name), None)
@@ -165,6 +173,8 @@ class Process:
     result_title_kk: str = ""
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
+    #: the result's title in Kazakh
+    result_title_kk: str = ""
     steps: tuple[Step, ...] = field(default_factory=tuple)
     subtypes: tuple[Subtype, ...] = ()
     deadlines_by_subtype: tuple[tuple[str, tuple[Limit, Limit]], ...] = ()
@@ -214,11 +224,12 @@ class Process:
             "title_kk": self.title_kk, "source": self.source, "seed": self.seed,
             "deadlines": {"result": self.result_deadline, "refusal": self.refusal_deadline,
                           "source": self.deadline_source, "estimated": self.deadlines_estimated},
-            "subtypes": [{"key": t.key, "title_ru": t.title_ru,
+            "subtypes": [{"key": t.key, "title_ru": t.title_ru, "title_kk": t.title_kk,
                           "deadlines": dict(zip(("result", "refusal"), self.deadlines_for(t.key)))}
                          for t in self.subtypes],
             "steps": [
-                {"no": s.no, "key": s.key, "role": s.role, "title_ru": s.title_ru, "cite": s.cite,
+                {"no": s.no, "key": s.key, "role": s.role, "title_ru": s.title_ru, "title_kk": s.title_kk,
+                 "cite": s.cite,
                  "source": self.source_of(s),
                  "limit": {"amount": s.limit[0], "unit": s.limit[1]} if s.limit else None, "action": s.action,
                  "skip_day_of_receipt": s.skip_day_of_receipt, "deputy_allowed": s.deputy_allowed,
@@ -259,6 +270,7 @@ def _step(s: dict) -> Step:
         skip_day_of_receipt=s.get("skip_day_of_receipt", False), deputy_allowed=s.get("deputy_allowed", False),
         limits_by_subtype=_limits(s.get("limits_by_subtype")), limits_by_channel=_limits(s.get("limits_by_channel")),
         only_for_subtypes=tuple(s.get("only_for_subtypes", ())), skip_to=s.get("skip_to"),
+        title_kk=s.get("title_kk", ""),
     )
 
 
@@ -290,6 +302,8 @@ def validate(p: Process) -> None:
 
     if not SEED_RE.match(p.seed):
         fail(f"seed must name a seed regulation (three digits), not {p.seed!r}")
+    if not p.result_title_kk.strip():
+        fail("result_title_kk (the result's title in Kazakh) is missing")
     if not SOURCE_RE.match(p.deadline_source):
         fail(f"deadlines.source must be 'seed NNN п. N' or 'simulator', not {p.deadline_source!r}")
     missing = PORTAL_BOXES - {k for k, _ in p.portal_boxes}
@@ -316,6 +330,8 @@ def validate(p: Process) -> None:
         if s.no < prev_no:
             fail(f"{where}: steps out of order ({s.no} after {prev_no})")
         prev_no = s.no
+        if not s.title_kk.strip():
+            fail(f"{where}: title_kk (the step's title in Kazakh) is missing")
         if s.action not in ACTIONS:
             fail(f"{where}: unknown action {s.action}")
         if s.role not in ROLES:
