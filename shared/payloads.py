@@ -72,6 +72,8 @@ class StatusUpdate(BaseModel):
     request_id: str = Field(min_length=1, max_length=36)
     status: Status | None = None
     step: str | None = Field(None, max_length=128)
+    #: the same step in Kazakh (a provider's step: its number and title_kk)
+    step_kk: str | None = Field(None, max_length=255)
     actor: str | None = Field(None, max_length=255)
     note: str | None = None
     at: str | None = None

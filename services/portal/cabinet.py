@@ -93,7 +93,7 @@ def _view(r: Request, *, full: bool) -> dict:
     if full:
         out["timeline"] = [
             {"at": e.at.astimezone(ALMATY).isoformat(), "status": e.status, "step": e.step,
-             "actor": e.actor, "note": e.note}
+             "step_kk": e.step_kk, "actor": e.actor, "note": e.note}
             for e in r.events
         ]
         out["result_rejected"] = r.result_rejected

@@ -71,7 +71,7 @@ def handlers(trust) -> dict[str, Handler]:
                 log.info("result issued", request_id=req.request_id, status=status,
                          application_number=req.application_number, kind=data.result.kind)
         at = _parse_time(data.at) or now
-        s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.step,
+        s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.step, step_kk=data.step_kk,
                            actor=data.actor, note=note))
         if RANK.get(status, -1) > RANK[req.status]:
             req.status = status

@@ -95,6 +95,8 @@ class RequestEvent(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(16))
     step: Mapped[str | None] = mapped_column(String(128))
+    #: the provider's step in Kazakh, when the provider told it
+    step_kk: Mapped[str | None] = mapped_column(String(255))
     actor: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
 

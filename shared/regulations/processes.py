@@ -170,7 +170,6 @@ class Process:
     #: (S6) the term of what follows the testing, counted from the testing: the service deadline
     #: then moves to the scheduled testing plus this (the wait for the testing is the schedule's)
     after_testing: Limit | None = None
-    result_title_kk: str = ""
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     #: the result's title in Kazakh

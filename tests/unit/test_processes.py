@@ -150,6 +150,7 @@ def test_bad_definition_is_rejected(tmp_path):
         (base.replace('source = "seed 001 п. 11"', 'source = "the law"'), "deadlines.source"),
         (base.replace('seed = "001"', 'seed = "Алматы"'), "seed must name"),
         (base.replace('ecp = "process 4", ', ''), "portal.boxes lacks"),
+        ("\n".join(line for line in base.splitlines() if not line.startswith("result_title_kk")), "result_title_kk"),
     ]:
         assert broken != base
         src.write_text(broken, encoding="utf-8")

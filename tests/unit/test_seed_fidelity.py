@@ -162,3 +162,26 @@ def test_a_request_written_in_kazakh_gets_its_result_in_kazakh():
         assert results["ru"]["provider_name"] == regulations.providers()["almaty-transport"].name_ru
 
     run(body)
+
+
+def test_a_kazakh_certificate_is_titled_in_kazakh():
+    # seed 004 п. 4 (the Almaty regulation's Kazakh text): "Халықаралық техникалық байқау сертификаты"
+    from services.provider_arm import engine
+
+    async def body(s, rt):
+        staff = (op("c", "almaty-transport", "clerk"), op("h", "almaty-transport", "head"),
+                 op("sp", "almaty-transport", "specialist"))
+        s.add_all(staff)
+        clerk, head, spec = staff
+        doc = {"service_code": "S2", "region": "almaty", "subtype": "issue", "iin_bin": "860717450455",
+               "language": "kk", "form": {}}
+        case = await engine.open_case(s, rt, {"request_id": "r", "application_number": "EL-r", "document": doc,
+                                              "signature": "sig"}, MON_10)
+        t = await do(s, rt, await open_task(s, case), clerk, "registered", MON_10)
+        t = await do(s, rt, t, head, "assigned", MON_10, data={"assignee": "sp"})
+        t = await do(s, rt, t, spec, "documents_ok", MON_10)
+        await do(s, rt, t, spec, "prepared", MON_10)
+        assert case.draft_result["title"] == "Халықаралық техникалық байқау сертификаты"
+        assert case.draft_result["title_ru"] == "Международный сертификат технического осмотра"
+
+    run(body)

@@ -168,14 +168,14 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     task.status, task.decision, task.comment, task.data = "DONE", decision, comment, ctx.data or None
     task.completed_at, task.completed_by = now, operator.username
     actor = f"{operator.full_name} ({acting_role(operator, task)})"
-    label = f"{step.no}. {step.title_ru}"
+    label, label_kk = f"{step.no}. {step.title_ru}", f"{step.no}. {step.title_kk}"
 
     if action.ends_case:
-        _tell_registry(s, rt, case, MessageType.RESPONSE, status=case.status, step=label, actor=actor,
+        _tell_registry(s, rt, case, MessageType.RESPONSE, status=case.status, step=label, step_kk=label_kk, actor=actor,
                        note=decision, result=case.result)
         return None
     note = await action.note(ctx) or asked + (f": {comment}" if comment else "")
-    _tell_registry(s, rt, case, status="IN_PROCESSING", step=label, actor=actor, note=note)
+    _tell_registry(s, rt, case, status="IN_PROCESSING", step=label, step_kk=label_kk, actor=actor, note=note)
     nxt = process.route(step.key, decision, subtype)
     if nxt is None:
         return None
@@ -210,7 +210,7 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
         telemetry.OVERDUE.labels(case.provider_bin).inc()
         log.warning("task overdue", case_id=case.id, task_id=task.id, step=step.no,
                     application_number=case.application_number, late_working_minutes=late)
-        _tell_registry(s, rt, case, status="IN_PROCESSING", step=f"{step.no}. {step.title_ru}",
+        _tell_registry(s, rt, case, status="IN_PROCESSING", step=f"{step.no}. {step.title_ru}", step_kk=f"{step.no}. {step.title_kk}",
                        actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}")
     await s.flush()
     return alerts

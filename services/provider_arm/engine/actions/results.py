@@ -57,7 +57,7 @@ async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | No
         number = form["licence_number"]
     else:
         number = registry_number(process.number_prefix, now.astimezone(CALENDAR.tz).year)
-    title_ru, title_kk = process.result_title_ru, process.result_title_kk or process.result_title_ru
+    title_ru, title_kk = process.result_title_ru, process.result_title_kk
     if subtype == "duplicate":
         title_ru, title_kk = f"Дубликат: {title_ru}", f"Телнұсқа: {title_kk}"
     elif is_amendment(subtype):
