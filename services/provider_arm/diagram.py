@@ -38,6 +38,8 @@ def limit_text(step: Step) -> str:
         parts.append(_fmt_limit(step.limit))
     if step.limits_by_channel:
         parts.append("; ".join(f"{k}: {_fmt_limit(v)}" for k, v in step.limits_by_channel))
+    if not parts and step.same_term_as:
+        return f"срок: в сроке этапа «{step.same_term_as}»"
     if not parts:
         return "срок не установлен"
     text = "срок: " + " | ".join(parts)

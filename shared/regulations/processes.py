@@ -32,6 +32,9 @@ Schema additions beyond the first (S2 Almaty) definition, all optional:
 * step ``only_for_subtypes = [...]`` and ``skip_to = "<step>"`` — a step that other subtypes skip
   (they go to ``skip_to``, by default the step its first non-refusal decision leads to);
 * step ``deputy_allowed = true`` — "the head, or in his absence his deputy" (Zhambyl);
+* step ``same_term_as = "<step>"`` — one procedure of the seed run as two steps (the review, where a
+  refusal is decided, and the preparation of the result): the limit sits on the first and the second
+  is due when the first was (Zhambyl S1/S2 п. 5 пп. 4), Mangistau S2 п. 7 пп. 4), S7 п. 5 пп. 3)–4));
 * decision ``title_ru`` — how the decision reads on the diagram;
 * ``title_kk`` beside every ``title_ru`` (steps, decisions, subtypes) and ``result_title_kk`` beside
   ``result_title_ru`` — the Kazakh texts, from the seed's Kazakh text where there is one (003, 004),
@@ -123,6 +126,9 @@ class Step:
     limits_by_channel: tuple[tuple[str, Limit], ...] = ()
     only_for_subtypes: tuple[str, ...] = ()
     skip_to: str | None = None
+    #: the key of an earlier step whose term this one shares (one procedure of the seed run as two
+    #: steps: the review and the preparation within the one limit the seed gives)
+    same_term_as: str | None = None
     #: the step's title in Kazakh (from the seed's Kazakh text, or the simulator's translation)
     title_kk: str = ""
 
@@ -269,6 +275,7 @@ def _step(s: dict) -> Step:
         skip_day_of_receipt=s.get("skip_day_of_receipt", False), deputy_allowed=s.get("deputy_allowed", False),
         limits_by_subtype=_limits(s.get("limits_by_subtype")), limits_by_channel=_limits(s.get("limits_by_channel")),
         only_for_subtypes=tuple(s.get("only_for_subtypes", ())), skip_to=s.get("skip_to"),
+        same_term_as=s.get("same_term_as"),
         title_kk=s.get("title_kk", ""),
     )
 
@@ -350,6 +357,11 @@ def validate(p: Process) -> None:
         for k, _ in s.limits_by_channel:
             if k not in CHANNELS:
                 fail(f"{where}: limit for unknown channel {k}")
+        if s.same_term_as is not None:
+            if s.same_term_as not in keys[:keys.index(s.key)]:
+                fail(f"{where}: same_term_as must name an earlier step, not {s.same_term_as}")
+            if s.limit or s.limits_by_subtype:
+                fail(f"{where}: a step sharing another's term has no limit of its own")
         if s.skip_to is not None and s.skip_to not in keys:
             fail(f"{where}: skip_to leads to unknown step {s.skip_to}")
         if s.only_for_subtypes:

@@ -185,3 +185,24 @@ def test_a_kazakh_certificate_is_titled_in_kazakh():
         assert case.draft_result["title_ru"] == "Международный сертификат технического осмотра"
 
     run(body)
+
+
+def test_mangistau_review_and_preparation_share_the_two_days_of_one_procedure():
+    # seed 000 (S2) п. 7 пп. 4): the executor reviews the documents and prepares the result — one
+    # procedure, "2 рабочих дня". The executor gets the case Tue 3 Feb 11:00: Tue is day 1, Wed day 2 →
+    # both the review and the preparation are due Wed 4 Feb 18:00. Reviewed Wed 16:00: the preparation
+    # is still due Wed 18:00 (two days from the review's end would have been Thu 5 Feb 18:00).
+    async def body(s, rt):
+        staff = (op("c", "mangistau-transport", "clerk"), op("h", "mangistau-transport", "head"),
+                 op("d", "mangistau-transport", "department_head"), op("e", "mangistau-transport", "executor"))
+        s.add_all(staff)
+        clerk, head, dept, ex = staff
+        case = await open_(s, rt, "S2", "mangistau", now=MON_10)
+        t = await do(s, rt, await open_task(s, case), clerk, "registered", at(2, 10, 15))
+        t = await do(s, rt, t, head, "forwarded", at(2, 15))
+        t = await do(s, rt, t, dept, "assigned", at(3, 11), data={"assignee": "e"})
+        assert t.step_key == "check" and t.due_at == at(4, 18)
+        t = await do(s, rt, t, ex, "documents_ok", at(4, 16))
+        assert t.step_key == "prepare" and t.due_at == at(4, 18)
+
+    run(body)

@@ -179,7 +179,12 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     nxt = process.route(step.key, decision, subtype)
     if nxt is None:
         return None
-    due = await ACTIONS[nxt.action].due(ctx, due_at(now, nxt, subtype, process, case.received_at))
+    if nxt.same_term_as:  # the same procedure of the seed: the term of the step it continues
+        due = await s.scalar(select(Task.due_at).where(Task.case_id == case.id, Task.step_key == nxt.same_term_as)
+                             .order_by(Task.id.desc()).limit(1))
+    else:
+        due = due_at(now, nxt, subtype, process, case.received_at)
+    due = await ACTIONS[nxt.action].due(ctx, due)
     new = Task(case_id=case.id, step_key=nxt.key, step_no=nxt.no, role=nxt.role, status="OPEN", created_at=now,
                due_at=due, assignee=case.assignee if nxt.assigned else None)
     s.add(new)
