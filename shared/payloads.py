@@ -79,3 +79,5 @@ class StatusUpdate(BaseModel):
     at: str | None = None
     application_number: str | None = Field(None, max_length=32)
     result: SignedResult | None = None
+    #: a signed notice to the applicant on the way (S6: the date and place of the testing)
+    notice: SignedResult | None = None

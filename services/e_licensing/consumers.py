@@ -152,7 +152,7 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
     app = await s.scalar(select(Application).where(Application.request_id == data["request_id"]))
     if app is None:
         raise ApiError("NOT_FOUND", detail=f"application for request {data['request_id']}")
-    forward = {k: data[k] for k in ("status", "step", "step_kk", "actor", "note", "at") if k in data}
+    forward = {k: data[k] for k in ("status", "step", "step_kk", "actor", "note", "at", "notice") if k in data}
     if "result" not in data:
         if data.get("status") == "IN_PROCESSING" and app.status == "REGISTERED":
             app.status = "IN_PROCESSING"

@@ -138,4 +138,4 @@ async def notifications(user: User = Depends(current_user), s: AsyncSession = De
     rows = await s.scalars(select(Notification).where(Notification.iin_bin == user.iin_bin)
                            .order_by(Notification.id.desc()).limit(200))
     return [{"id": n.id, "request_id": n.request_id, "text_ru": n.text_ru, "text_kk": n.text_kk,
-             "created_at": n.created_at.isoformat()} for n in rows]
+             "created_at": n.created_at.isoformat(), "document": n.document} for n in rows]

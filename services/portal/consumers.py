@@ -7,6 +7,7 @@ the signer has a signing right at the provider of the request's region.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
@@ -16,7 +17,7 @@ from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.messaging.consumer import Delivered, Handler
-from shared.payloads import StatusUpdate
+from shared.payloads import SignedResult, StatusUpdate
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.topics import ServiceId
@@ -38,20 +39,30 @@ TEXTS = {
 }
 
 
+@dataclass
+class Checked:
+    """Per signed document of the message: the signer's certificate info, or the ECP_* code it failed with."""
+
+    result: object = None
+    notice: object = None
+
+
 def handlers(trust) -> dict[str, Handler]:
-    async def check(msg: Delivered):
-        """The result's signature, before the transaction: the signer's certificate info when it
-        holds, else the ECP_* code it failed with (the result is then kept out of the cabinet).
-        An unreachable НУЦ is raised: an outage, the message is redelivered later."""
-        result = msg.data.result
-        if result is None:
+    async def verified(doc: SignedResult | None):
+        if doc is None:
             return None
         try:
-            return (await trust.verify(result.signature, canonical(result.document), usage="sign")).signer
+            return (await trust.verify(doc.signature, canonical(doc.document), usage="sign")).signer
         except SignatureError as exc:
             if exc.retryable:
                 raise
             return exc.code
+
+    async def check(msg: Delivered) -> Checked:
+        """The signatures of the result and of a notice, before the transaction: a document whose
+        signature fails is kept out of the cabinet. An unreachable НУЦ is raised: an outage, the
+        message is redelivered later."""
+        return Checked(result=await verified(msg.data.result), notice=await verified(msg.data.notice))
 
     async def apply(s: AsyncSession, msg: Delivered) -> None:
         data: StatusUpdate = msg.data
@@ -64,12 +75,14 @@ def handlers(trust) -> dict[str, Handler]:
             req.application_number = data.application_number
         note = data.note
         if data.result is not None:
-            status = _accept_result(req, data.result.model_dump(), msg.checked)
+            status = _accept_result(req, data.result.model_dump(), msg.checked.result)
             if req.result_rejected:
                 note = f"Результат не принят: подпись не подтверждена ({req.result_rejected})"
             else:
                 log.info("result issued", request_id=req.request_id, status=status,
                          application_number=req.application_number, kind=data.result.kind)
+        if data.notice is not None:
+            _accept_notice(s, req, data.notice.model_dump(), msg.checked.notice, now)
         at = _parse_time(data.at) or now
         s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.step, step_kk=data.step_kk,
                            actor=data.actor, note=note))
@@ -90,6 +103,20 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return at if at is not None and at.tzinfo is not None else None
+
+
+def _accept_notice(s: AsyncSession, req: Request, notice: dict, signer, now: datetime) -> None:
+    """A signed notice (S6: the testing's date and place) lands among the applicant's notifications,
+    document and signature with it — if signed by someone with a signing right at the provider."""
+    variant = catalogue.find(req.service_code, req.region)[1]
+    if isinstance(signer, str) or signer is None or not has_signing_right(signer, variant.provider.bin):
+        log.warning("notice refused", request_id=req.request_id, reason=signer if isinstance(signer, str) else
+                    "ECP_NO_SIGNING_RIGHT")
+        return
+    doc = notice["document"]
+    when, place = doc.get("testing_at", ""), doc.get("testing_place", "")
+    s.add(Notification(iin_bin=req.iin_bin, request_id=req.request_id, created_at=now, document=notice,
+                       text_ru=f"{doc.get('title_ru')}: {when}, {place}", text_kk=f"{doc.get('title_kk')}: {when}, {place}"))
 
 
 def _accept_result(req: Request, result: dict, signer) -> str:

@@ -110,6 +110,8 @@ class Notification(Base):
     text_ru: Mapped[str] = mapped_column(Text)
     text_kk: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    #: a signed document the notification carries ({kind, document, signature}: S6's testing notice)
+    document: Mapped[dict | None] = mapped_column(JSON)
 
 
 class OutboxMessage(OutboxMixin, Base):

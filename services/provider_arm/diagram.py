@@ -17,7 +17,7 @@ UNIT_RU = {"minutes": "мин", "hours": "ч", "working_days": "раб. дн."}
 ACTION_RU = {
     "assign": "назначение исполнителя", "prepare_result": "оформление результата", "sign_result": "подпись ЭЦП",
     "deliver_result": "выдача результата", "inspection": "предлицензионный контроль",
-    "schedule_testing": "график тестирования", "notify_testing": "уведомления", "hold_testing": "тестирование",
+    "schedule_testing": "график тестирования", "sign_notice": "подпись уведомлений ЭЦП", "notify_testing": "уведомления", "hold_testing": "тестирование",
 }
 
 

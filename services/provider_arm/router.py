@@ -84,7 +84,7 @@ def _task_view(t: Task, c: Case, *, full: bool) -> dict:
     }
     if full:
         out["application"].update(document=c.document, signature=c.signature, attachments=c.attachments)
-        if step.action == "sign_result" and c.draft_result:
+        if step.action in ("sign_result", "sign_notice") and c.draft_result:
             out["draft_result"] = c.draft_result
             out["draft_result_jcs_b64"] = base64.b64encode(canonical(c.draft_result)).decode()
     return out

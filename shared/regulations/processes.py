@@ -15,6 +15,7 @@ Steps with an ``action`` do something besides deciding (see ACTIONS):
 * ``inspection`` — an outside body (S1 Mangistau: Transport Control Inspection) checks the applicant
   against the qualification requirements and returns an act: conforms / does not conform;
 * ``schedule_testing`` — (S6) the executor draws up the testing schedule and the notifications;
+* ``sign_notice`` — (S6) the head signs the notification of the testing's date and place (ЭЦП);
 * ``notify_testing`` — (S6) the signed notifications of date and place are sent to the applicants;
 * ``hold_testing`` — (S6) the testing is held at the scheduled time; passed / failed.
 
@@ -64,7 +65,7 @@ from .location import regulations_dir
 
 ACTIONS = {
     None, "assign", "prepare_result", "sign_result", "deliver_result",
-    "inspection", "schedule_testing", "notify_testing", "hold_testing",
+    "inspection", "schedule_testing", "sign_notice", "notify_testing", "hold_testing",
 }
 UNITS = {"minutes", "hours", "working_days"}
 OUTCOMES = {None, "refusal"}

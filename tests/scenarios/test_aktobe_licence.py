@@ -31,7 +31,10 @@ def test_issue_then_reissue_on_change_of_name(world):
     assert at(t("register")["due_at"]) == expected_due(t("register"), 15, "minutes")
     assert at(t("assign")["due_at"]) == expected_due(t("assign"), 1, "hours")
     assert at(t("check")["due_at"]) == expected_due(t("check"), 1, WD)
-    assert at(t("prepare")["due_at"]) == expected_due(t("prepare"), 4, WD, skip_day_of_receipt=True)
+    # counted from the day of receipt (not counted), whenever the check ended (seed 002 п. 5 пп. 3))
+    assert at(t("prepare")["due_at"]) == CALENDAR.deadline(run.received_at, 4, WD, skip_day_of_receipt=True)
+    assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 4, WD,
+                                                                               skip_day_of_receipt=True)
     assert t("sign")["due_at"] is None
     number = world.result(who, run)["document"]["number"]
     assert number.startswith("LIC-PRJ-AKT-")
@@ -40,8 +43,9 @@ def test_issue_then_reissue_on_change_of_name(world):
     re = world.submit(who, "S3", "aktobe", "reissue_name_change", form)
     work(world, re, executor="akt-executor2")
     world.wait(who, re, {"COMPLETED"})
-    assert at(re.task("prepare")["due_at"]) == expected_due(re.task("prepare"), 2, WD, skip_day_of_receipt=True)
-    assert at(re.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(re.received_at, 4, WD)
+    assert at(re.task("prepare")["due_at"]) == CALENDAR.deadline(re.received_at, 2, WD, skip_day_of_receipt=True)
+    assert at(re.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(re.received_at, 2, WD,
+                                                                              skip_day_of_receipt=True)
     assert [a for _, a in re.actors] == ["akt-clerk", "akt-head", "akt-executor2", "akt-executor2", "akt-head",
                                          "akt-head"]
     permit = world.permit(number).json()

@@ -31,7 +31,8 @@ def test_deputy_issues_and_head_duplicates(world):
     assert at(t("register")["due_at"]) == expected_due(t("register"), 1, "hours")
     assert at(t("review")["due_at"]) == expected_due(t("review"), 3, "hours")
     assert at(t("assign")["due_at"]) == expected_due(t("assign"), 2, "hours")
-    assert at(t("prepare")["due_at"]) == expected_due(t("prepare"), 13, WD)
+    assert at(t("check")["due_at"]) == expected_due(t("check"), 13, WD)
+    assert t("prepare")["due_at"] == t("check")["due_at"]  # one procedure of п. 5 пп. 4), one term
     assert at(t("sign")["due_at"]) == expected_due(t("sign"), 3, "hours")
     assert at(t("handover")["due_at"]) == expected_due(t("handover"), 20, "minutes")  # personal cabinet
     assert "ОРАЗБАЕВ КАЙРАТ НУРЛАНОВИЧ (deputy_head)" in {e["actor"] for e in view["timeline"]}
@@ -40,6 +41,7 @@ def test_deputy_issues_and_head_duplicates(world):
     dup = world.submit(who, "S1", "zhambyl", "duplicate", dict(world.service("S1")["example"], licence_number=number))
     work(world, dup, "zhm-head")
     world.wait(who, dup, {"COMPLETED"})
-    assert at(dup.task("prepare")["due_at"]) == expected_due(dup.task("prepare"), 1, WD)
+    assert at(dup.task("check")["due_at"]) == expected_due(dup.task("check"), 1, WD)
+    assert dup.task("prepare")["due_at"] == dup.task("check")["due_at"]
     assert at(dup.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(dup.received_at, 3, WD)
     assert [h["event"] for h in world.permit(number).json()["history"]] == ["issued", "duplicated"]

@@ -33,8 +33,11 @@ def test_issue(world):
     assert at(t("prepare")["due_at"]) == expected_due(t("prepare"), 15, "minutes")
     assert at(t("sign")["due_at"]) == expected_due(t("sign"), 15, "minutes")
     assert at(t("handover")["due_at"]) == expected_due(t("handover"), 10, "minutes")
-    assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 2, "working_days")
-    assert at(run.submitted["expected_result_at"]) == CALENDAR.deadline(at(view["created_at"]), 2, "working_days")
+    # п. 11: "без учета приема документов" — the day of acceptance is not counted
+    assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 2, "working_days",
+                                                                               skip_day_of_receipt=True)
+    assert at(run.submitted["expected_result_at"]) == CALENDAR.deadline(at(view["created_at"]), 2, "working_days",
+                                                                        skip_day_of_receipt=True)
     assert world.result(who, run)["kind"] == "certificate"
 
 
@@ -45,8 +48,8 @@ def test_refusal(world):
     world.wait(who, run, {"REFUSED"})
     assert world.result(who, run)["document"]["reason"] == "Диагностическая карта просрочена"
     # once refused, the case's deadline is the refusal's: 1 working day from the receipt
-    assert at(run.task("prepare")["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 1,
-                                                                                      "working_days")
+    assert at(run.task("prepare")["application"]["deadline_at"]) == CALENDAR.deadline(
+        run.received_at, 1, "working_days", skip_day_of_receipt=True)
 
 
 def test_overdue_views_are_the_heads(world):

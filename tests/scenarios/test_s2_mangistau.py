@@ -31,8 +31,9 @@ def test_certificate_or_refusal(world, check):
     assert at(t("register")["due_at"]) == expected_due(t("register"), 15, "minutes")
     assert at(t("review")["due_at"]) == expected_due(t("review"), 1, WD)
     assert at(t("assign")["due_at"]) == expected_due(t("assign"), 1, WD)
-    assert t("check")["due_at"] is None
-    assert at(t("prepare")["due_at"]) == expected_due(t("prepare"), 2, WD)
+    # п. 7 пп. 4): one procedure, one term of 2 working days for the review and the preparation
+    assert at(t("check")["due_at"]) == expected_due(t("check"), 2, WD)
+    assert t("prepare")["due_at"] == t("check")["due_at"]
     assert at(t("sign")["due_at"]) == expected_due(t("sign"), 15, "minutes")
     assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 5, WD)
     assert w.result(who, run)["kind"] == ("certificate" if check == "documents_ok" else "refusal")

@@ -26,7 +26,8 @@ def test_certificate_duplicate_and_refusal(world):
     t = run.task
     assert at(t("review")["due_at"]) == expected_due(t("review"), 2, "hours")
     assert at(t("assign")["due_at"]) == expected_due(t("assign"), 1, "hours")
-    assert at(t("prepare")["due_at"]) == expected_due(t("prepare"), 1, "working_days")
+    assert at(t("check")["due_at"]) == expected_due(t("check"), 1, "working_days")
+    assert t("prepare")["due_at"] == t("check")["due_at"]  # one procedure of п. 5 пп. 4), one term
     assert at(t("sign")["due_at"]) == expected_due(t("sign"), 2, "hours")
     assert at(t("handover")["due_at"]) == expected_due(t("handover"), 20, "minutes")
     number = world.result(who, run)["document"]["number"]

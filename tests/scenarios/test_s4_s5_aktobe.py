@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import at, expected_due
+from shared.calendar import CALENDAR
+
+from .harness import at
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +24,8 @@ def test_licence_or_refusal(world, code, prefix, check):
     w.act(run, "akt-head", "sign", "signed", sign=True)
     w.act(run, "akt-head", "deliver", "delivered")
     w.wait(who, run, {"COMPLETED" if check == "documents_ok" else "REFUSED"})
-    assert at(run.task("prepare")["due_at"]) == expected_due(run.task("prepare"), 4, "working_days",
-                                                             skip_day_of_receipt=True)
+    assert at(run.task("prepare")["due_at"]) == CALENDAR.deadline(run.received_at, 4, "working_days",
+                                                                  skip_day_of_receipt=True)
     result = w.result(who, run)
     if check == "documents_ok":
         assert result["document"]["number"].startswith(prefix)

@@ -20,7 +20,7 @@ def to_testing(w, run, testing_at):
     w.act(run, "akt-head", "assign", "assigned", data={"assignee": "akt-executor"})
     w.act(run, "akt-executor", "review", "scheduled", data={"testing_at": testing_at.isoformat(),
                                                             "testing_place": "г. Актобе, ул. Тургенева, 1"})
-    w.act(run, "akt-head", "sign_schedule", "signed")
+    w.act(run, "akt-head", "sign_schedule", "signed", sign=True)  # the notice, signed with ЭЦП
     w.act(run, "akt-executor", "notify", "notified")
 
 
@@ -53,10 +53,17 @@ def test_attestation_with_testing(world, outcome):
                for e in view["timeline"])
     result = world.result(who, run)
     assert result["document"]["testing_at"] == testing_at.isoformat()
+    # before the schedule: the estimated 31 working days; after the testing, pass or fail, the 2 working
+    # days of п. 5 пп. 7)–8) counted from the testing
+    assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 31, WD)
+    assert at(t("prepare")["application"]["deadline_at"]) == CALENDAR.deadline(at(t("prepare")["created_at"]), 2, WD)
     if outcome == "passed":
         assert result["kind"] == "attestat"
-        assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 31, WD)
     else:
         assert result["kind"] == "refusal" and "41 балл" in result["document"]["reason"]
-        assert at(t("prepare")["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 29, WD)
+    # the applicant got the notice of the date and place as a signed document
+    notices = [n["document"] for n in world.c.portal("GET", "/notifications", who.token).json()
+               if n["request_id"] == run.request_id and n["document"]]
+    assert len(notices) == 1 and notices[0]["document"]["testing_at"] == testing_at.isoformat()
+    assert notices[0]["document"]["kind"] == "testing_notice" and notices[0]["signature"]
     assert timedelta(0) <= at(t("notify")["created_at"]) - at(t("sign_schedule")["created_at"])

@@ -22,8 +22,11 @@ def test_accreditation(world):
     w.act(run, "akt-head", "deliver", "delivered")
     w.wait(who, run, {"COMPLETED"})
     assert run.steps == ["register", "assign", "check", "prepare", "sign", "deliver"]
-    for key in ("register", "assign", "prepare", "sign"):
+    for key in ("register", "assign", "check", "sign"):
         assert at(run.task(key)["due_at"]) == expected_due(run.task(key), 10, "minutes")
+    # п. 5 пп. 3) and 4): each one procedure with one term, run as two steps
+    assert run.task("prepare")["due_at"] == run.task("check")["due_at"]
+    assert run.task("deliver")["due_at"] == run.task("sign")["due_at"]
     assert at(run.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(run.received_at, 40, "minutes")
     assert w.result(who, run)["kind"] == "accreditation_certificate"
     svg = w.diagram("S7-aktobe", run.request_id, operator="akt-head").text

@@ -66,7 +66,7 @@ async def open_task(s, case) -> Task:
 
 async def do(s, rt, task, operator, decision, now, **kw) -> Task | None:
     return await engine.complete(s, rt, task=task, operator=operator, decision=decision, comment=kw.get("comment"),
-                                 data=kw.get("data"), signed=None, now=now)
+                                 data=kw.get("data"), signed=kw.get("signed"), now=now)
 
 
 def test_duplicate_skips_the_inspection_and_has_its_own_limits():
@@ -166,10 +166,17 @@ def test_s6_testing_is_scheduled_notified_and_held():
             await do(s, rt, t, ex, "scheduled", MONDAY, data={})
         testing_at = datetime(2026, 3, 10, 10, 0, tzinfo=ALMATY)
         t = await do(s, rt, t, ex, "scheduled", MONDAY, data={"testing_at": testing_at.isoformat()})
-        t = await do(s, rt, t, head, "signed", MONDAY)
+        notice = case.draft_result
+        assert notice["kind"] == "testing_notice" and notice["testing_at"] == "2026-03-10T10:00:00+05:00"
+        with pytest.raises(ApiError, match="SIGNATURE_REQUIRED"):
+            await do(s, rt, t, head, "signed", MONDAY)
+        t = await do(s, rt, t, head, "signed", MONDAY,
+                     signed={"kind": "testing_notice", "document": notice, "signature": "cms"})
         assert t.step_key == "notify"
         t = await do(s, rt, t, ex, "notified", MONDAY)
         assert "2026-03-10T10:00:00+05:00" in rt.outbox.sent[-1]["data"]["note"]
+        # the applicant gets the notice as a signed document
+        assert rt.outbox.sent[-1]["data"]["notice"] == {"kind": "testing_notice", "document": notice, "signature": "cms"}
         assert t.step_key == "testing" and t.due_at == testing_at
         t = await do(s, rt, t, ex, "passed", testing_at)
         await do(s, rt, t, ex, "prepared", testing_at)

@@ -127,7 +127,8 @@ def test_s6_result_is_due_after_the_testing_whether_passed_or_failed():
             testing_at = datetime(2026, 3, 10, 10, 0, tzinfo=ALMATY)
             t = await do(s, rt, t, ex, "scheduled", at(3, 10), data={"testing_at": testing_at.isoformat()})
             assert case.deadline_at == datetime(2026, 3, 11, 18, 0, tzinfo=ALMATY)
-            t = await do(s, rt, t, head, "signed", at(4, 10))
+            t = await do(s, rt, t, head, "signed", at(4, 10),
+                         signed={"kind": "testing_notice", "document": case.draft_result, "signature": "cms"})
             t = await do(s, rt, t, ex, "notified", at(4, 11))
             held = datetime(2026, 3, 10, 12, 0, tzinfo=ALMATY)
             await do(s, rt, t, ex, outcome, held, comment="не сдал тестирование" if outcome == "refuse" else None)

@@ -175,7 +175,8 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
                        note=decision, result=case.result)
         return None
     note = await action.note(ctx) or asked + (f": {comment}" if comment else "")
-    _tell_registry(s, rt, case, status="IN_PROCESSING", step=label, step_kk=label_kk, actor=actor, note=note)
+    _tell_registry(s, rt, case, status="IN_PROCESSING", step=label, step_kk=label_kk, actor=actor, note=note,
+                   **await action.attach(ctx))
     nxt = process.route(step.key, decision, subtype)
     if nxt is None:
         return None

@@ -70,3 +70,7 @@ class Action:
 
     async def due(self, ctx: StepContext, default: datetime | None) -> datetime | None:
         return default
+
+    async def attach(self, ctx: StepContext) -> dict:
+        """What the step's status message carries besides its note (a signed notice…)."""
+        return {}

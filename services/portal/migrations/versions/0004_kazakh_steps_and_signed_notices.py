@@ -1,4 +1,4 @@
-"""request_events.step_kk: the provider's step in Kazakh
+"""request_events.step_kk (the provider's step in Kazakh); notifications.document (a signed notice)
 
 Revision ID: 0004
 Revises: 0003
@@ -17,8 +17,12 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table('request_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('step_kk', sa.String(length=255), nullable=True))
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('document', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('request_events', schema=None) as batch_op:
         batch_op.drop_column('step_kk')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_column('document')
