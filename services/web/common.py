@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import httpx
 import rfc8785
@@ -16,6 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 HERE = Path(__file__).parent
+#: times are shown as Kazakhstan's working-time calendar counts them
+ALMATY = ZoneInfo("Asia/Almaty")
 LANGUAGES = ("ru", "kk")
 LANG_COOKIE = "egov_lang"
 #: one cookie per area, so that one browser may hold an applicant's and an operator's login
@@ -55,7 +58,8 @@ def _when(value: str | None) -> str:
     if not value:
         return ""
     try:
-        return datetime.fromisoformat(value).strftime("%d.%m.%Y %H:%M")
+        when = datetime.fromisoformat(value)
+        return (when.astimezone(ALMATY) if when.tzinfo else when).strftime("%d.%m.%Y %H:%M")
     except ValueError:
         return value
 
