@@ -11,15 +11,19 @@ import pytest
 
 from .web_browser import CHROMIUM, Shots, drive
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"no headless Chromium at {CHROMIUM} (apt-get install -y chromium; .ci/run installs it)"),
+]
 
 ARTIFACTS = Path(os.environ.get("EGOV_TEST_ARTIFACTS", Path(__file__).parents[1] / "artifacts"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no headless Chromium at {CHROMIUM} (apt-get install -y chromium; .ci/run installs it)")
+    """Per test, set up after the session's system: Playwright's sync API runs an event loop, and the
+    system fixture's own set-up and tear-down (PostgreSQL databases) use asyncio.run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
