@@ -14,6 +14,10 @@ from . import demo
 
 #: the services that own a database, in start order
 SERVICES = ("nca", "gateway", "e_licensing", "provider_arm", "portal")
+#: processes without a database of their own, started after the services: the web pages (docs/web.md)
+FRONTENDS = ("web",)
+#: every process the launcher starts, in start order
+PROCESSES = SERVICES + FRONTENDS
 SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM)
 
 

@@ -57,6 +57,7 @@ def up() -> None:
         for service in ("portal", "gateway", "e_licensing", "provider_arm", "nca"):
             url = supervisor.stack.url(service)
             console.print(f"{service:<14}{url}   docs: {url}/docs")
+        console.print(f"{'web':<14}{supervisor.stack.url('web')}   personal cabinet /cabinet, provider workstation /arm")
         console.print("demo logins: [bold]egov demo accounts[/bold]   status: [bold]egov status[/bold]   "
                       "— Ctrl-C stops everything")
         supervisor.watch()

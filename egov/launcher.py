@@ -19,7 +19,7 @@ import httpx
 from shared.messaging.broker import ensure_topics
 from shared.settings import DEFAULT_PORTS, CommonSettings
 
-from .bootstrap import SERVICES, SYSTEMS
+from .bootstrap import PROCESSES, SYSTEMS
 
 
 def broker_binary() -> str:
@@ -44,6 +44,11 @@ class Stack:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
+    @property
+    def services(self) -> list[str]:
+        """What this stack starts: every process that has a port here (a stack without 'web' has no pages)."""
+        return [s for s in PROCESSES if s in self.ports]
+
     def url(self, service: str) -> str:
         return f"http://{self.settings.host}:{self.ports[service]}"
 
@@ -62,7 +67,7 @@ class Stack:
             "EGOV_OUTBOX_POLL_SECONDS": str(self.settings.outbox_poll_seconds),
             "EGOV_LOG_LEVEL": self.settings.log_level,
         })
-        for service in SERVICES:
+        for service in self.services:
             env[f"EGOV_{service.upper()}_PORT"] = str(self.ports[service])
         return env
 
@@ -98,12 +103,12 @@ class Stack:
 
     def start_all(self) -> None:
         self.start_broker()
-        for service in SERVICES:
+        for service in self.services:
             self.start_service(service)
 
     def wait_healthy(self, timeout: float = 60) -> dict[str, dict]:
         deadline = time.monotonic() + timeout
-        pending = set(SERVICES)
+        pending = set(self.services)
         last: dict[str, dict] = {}
         while pending and time.monotonic() < deadline:
             for service in sorted(pending):

@@ -29,7 +29,7 @@ import psutil
 from shared.messaging.retry import Backoff
 from shared.settings import DEFAULT_PORTS, CommonSettings
 
-from .bootstrap import SERVICES
+from .bootstrap import PROCESSES
 from .launcher import Stack
 
 MAX_RESTARTS = 5
@@ -38,7 +38,7 @@ RESTART_WINDOW = 60.0
 
 def configured_ports(settings: CommonSettings) -> dict[str, int]:
     """Each service's port (``EGOV_<SERVICE>_PORT`` or the default) and the broker's."""
-    ports = {s: int(os.environ.get(f"EGOV_{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
+    ports = {s: int(os.environ.get(f"EGOV_{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in PROCESSES}
     ports["broker"] = int(settings.broker.rsplit(":", 1)[1])
     return ports
 
@@ -129,7 +129,7 @@ class Supervisor:
                                     "restarts": len(child.restarts), "given_up": child.given_up})
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"supervisor_pid": os.getpid(), "data_dir": str(self.settings.data_dir.resolve()),
-                                   "urls": {s: self.stack.url(s) for s in SERVICES},
+                                   "urls": {s: self.stack.url(s) for s in PROCESSES},
                                    "broker": self.settings.broker, "processes": procs}, indent=2))
         os.replace(tmp, path)
 

@@ -19,7 +19,7 @@ from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca")
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "web")
 
 
 def free_port() -> int:
