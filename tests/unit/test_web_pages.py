@@ -8,7 +8,7 @@ from pathlib import Path
 
 from starlette.datastructures import FormData
 
-from services.portal import catalogue
+from shared import regulations
 from services.web import forms
 from services.web.arm import overdue
 from services.web.common import MESSAGES, read_signature, safe_next
@@ -40,17 +40,16 @@ def _as_form(fields: list[dict]) -> FormData:
 
 
 def test_every_catalogue_form_round_trips_its_example_and_passes_its_schema():
-    for entry in catalogue.CATALOGUE.values():
-        public = entry.public()
-        schema, example = public["form_schema"], public["example"]
+    for entry in regulations.services().values():
+        schema, example = entry.form_schema, entry.example
         generated = forms.fields(schema, example)
         assert forms.parse(schema, _as_form(generated)) == example, entry.code
         assert forms.problems(schema, example) == []
 
 
 def test_form_problems_name_the_field():
-    schema = catalogue.CATALOGUE["S2"].public()["form_schema"]
-    example = catalogue.CATALOGUE["S2"].public()["example"]
+    schema = regulations.services()["S2"].form_schema
+    example = regulations.services()["S2"].example
     bad = {**example, "vehicle": {**example["vehicle"], "vin": "short"}}
     assert any(p.startswith("vehicle.vin:") for p in forms.problems(schema, bad))
 
