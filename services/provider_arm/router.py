@@ -234,7 +234,7 @@ async def diagram(process_id: str, request: Request, request_id: str | None = Qu
     p = regulations.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
-    current, visited = None, []
+    current, visited, taken = None, [], []
     if request_id:
         op = await current_operator(request, token)
         async with request.app.state.rt.db.read() as s:
@@ -243,5 +243,6 @@ async def diagram(process_id: str, request: Request, request_id: str | None = Qu
                 raise ApiError("NOT_FOUND")
             rows = list(await s.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
         visited = [t.step_key for t in rows if t.status == "DONE"]
+        taken = [(t.step_key, t.decision) for t in rows if t.status == "DONE" and t.decision]
         current = next((t.step_key for t in rows if t.status == "OPEN"), None)
-    return Response(render_svg(p, current_step=current, visited=visited), media_type="image/svg+xml")
+    return Response(render_svg(p, current_step=current, visited=visited, taken=taken), media_type="image/svg+xml")
