@@ -23,6 +23,7 @@ from shared.errors import ApiError
 from shared.app import JCSRoute
 
 from . import engine
+from .bpmn import to_xml as bpmn_xml
 from .diagram import render_svg
 from .models import Alert, Case, Operator, Task
 
@@ -222,6 +223,18 @@ async def get_process(process_id: str) -> dict:
     if p is None:
         raise ApiError("NOT_FOUND")
     return p.public()
+
+
+@router.get("/processes/{process_id}/bpmn", tags=["processes"],
+            response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+async def bpmn(process_id: str) -> Response:
+    """The definition as BPMN 2.0 XML (public): a lane per role, a user task per step, gateways and flows
+    named by the decisions, end events for the result and the refusal, and the diagram (opens in bpmn.io)."""
+    p = regulations.all_processes().get(process_id)
+    if p is None:
+        raise ApiError("NOT_FOUND")
+    return Response(bpmn_xml(p), media_type="application/xml",
+                    headers={"Content-Disposition": f'inline; filename="{p.id}.bpmn"'})
 
 
 @router.get("/processes/{process_id}/diagram.svg", tags=["processes"],
