@@ -16,6 +16,10 @@ from .diagram import ACTION_RU, limit_text
 
 BOX_W, BOX_H, GAP, TOP, LEFT = 520, 84, 46, 56, 250
 WIDTH = LEFT + BOX_W + 260
+def _esc(text: str) -> str:
+    return escape(text, {'"': "&quot;"})
+
+
 def _wrap(text: str, width: int = 62) -> list[str]:
     lines, line = [], ""
     for word in text.split():
