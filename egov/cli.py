@@ -378,6 +378,23 @@ def log_export(message_id: str,
     raise typer.Exit(log_cli.export(message_id, tsr=tsr))
 
 
+processes_app = typer.Typer(help="The regulated process definitions (regulations/variants/).", no_args_is_help=True)
+app.add_typer(processes_app, name="processes")
+
+
+@processes_app.command("export-bpmn")
+def export_bpmn(directory: Path = typer.Argument(..., help="where to write <id>.bpmn, one per variant")) -> None:
+    """Write every process definition as BPMN 2.0 XML with its diagram (opens in bpmn.io, Camunda Modeler)."""
+    from services.provider_arm.bpmn import export_all
+    from services.provider_arm.diagram import dot_available
+    from shared.regulations import all_processes
+
+    if not dot_available():
+        console.print("graphviz (dot) is not installed: the diagrams are laid out on a plain grid")
+    for path in export_all(all_processes().values(), directory):
+        typer.echo(str(path))
+
+
 iin_app = typer.Typer(help="IIN/BIN: make valid test numbers, check one.", no_args_is_help=True)
 app.add_typer(iin_app, name="iin")
 

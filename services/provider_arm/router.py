@@ -23,6 +23,7 @@ from shared.errors import ApiError
 from shared.app import JCSRoute
 
 from . import engine
+from .bpmn import to_xml as bpmn_xml
 from .diagram import render_svg
 from .models import Alert, Case, Operator, Task
 
@@ -224,6 +225,18 @@ async def get_process(process_id: str) -> dict:
     return p.public()
 
 
+@router.get("/processes/{process_id}/bpmn", tags=["processes"],
+            response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+async def bpmn(process_id: str) -> Response:
+    """The definition as BPMN 2.0 XML (public): a lane per role, a user task per step, gateways and flows
+    named by the decisions, end events for the result and the refusal, and the diagram (opens in bpmn.io)."""
+    p = regulations.all_processes().get(process_id)
+    if p is None:
+        raise ApiError("NOT_FOUND")
+    return Response(bpmn_xml(p), media_type="application/xml",
+                    headers={"Content-Disposition": f'inline; filename="{p.id}.bpmn"'})
+
+
 @router.get("/processes/{process_id}/diagram.svg", tags=["processes"],
             response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
 async def diagram(process_id: str, request: Request, request_id: str | None = Query(None, max_length=36),
@@ -234,7 +247,7 @@ async def diagram(process_id: str, request: Request, request_id: str | None = Qu
     p = regulations.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
-    current, visited = None, []
+    current, visited, taken = None, [], []
     if request_id:
         op = await current_operator(request, token)
         async with request.app.state.rt.db.read() as s:
@@ -243,5 +256,6 @@ async def diagram(process_id: str, request: Request, request_id: str | None = Qu
                 raise ApiError("NOT_FOUND")
             rows = list(await s.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
         visited = [t.step_key for t in rows if t.status == "DONE"]
+        taken = [(t.step_key, t.decision) for t in rows if t.status == "DONE" and t.decision]
         current = next((t.step_key for t in rows if t.status == "OPEN"), None)
-    return Response(render_svg(p, current_step=current, visited=visited), media_type="image/svg+xml")
+    return Response(render_svg(p, current_step=current, visited=visited, taken=taken), media_type="image/svg+xml")

@@ -147,6 +147,14 @@ class World:
                                params=params, headers=headers)
 
 
+def step_classes(svg: str) -> dict[str, set[str]]:
+    """The classes of every step of a diagram, by step key (``data-step``)."""
+    import xml.etree.ElementTree as ET
+
+    return {g.get("data-step"): set(g.get("class", "").split())
+            for g in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g") if g.get("data-step")}
+
+
 def almaty(iso: str) -> datetime:
     return at(iso).astimezone(ALMATY)
 
