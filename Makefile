@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench chaos clean
+.PHONY: run test test-unit test-integration bench chaos docs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,5 +37,9 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos --applications $(or $(N),2000) $(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL))
 
+## docs: build the documentation site into site/ (offline: the error catalogue from shared/errors.py, each service's OpenAPI with ReDoc)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --quiet --strict
+
 clean:
-	rm -rf .egov .pytest_cache
+	rm -rf .egov .pytest_cache site

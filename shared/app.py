@@ -1,6 +1,7 @@
 """What every service's FastAPI app has: the error body, trace ids, /health, /metrics, logs."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -10,7 +11,9 @@ from typing import Awaitable, Callable
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.routing import APIRoute
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, Field
@@ -51,6 +54,91 @@ def error_responses(*codes: str) -> dict[int, dict]:
         retry = " (retryable: Retry-After)" if spec.retryable else ""
         entry["description"] += f"{'; ' if entry['description'] else ''}`{code}` — {spec.message_ru}{retry}"
     return out
+
+
+#: where every service serves the Swagger UI and ReDoc assets (no CDN: the docs work offline)
+DOCS_STATIC_URL = "/static/docs"
+
+
+def docs_assets_dir() -> str:
+    """The Swagger UI and ReDoc bundles (swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js,
+    favicon.png) as the ``fastapi-offline`` package ships them — used only as a maintained,
+    versioned source of these files (it depends on nothing but FastAPI)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the docs assets need the fastapi-offline package (pip install -e .)")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "static")
+
+
+def add_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc (ReDoc) from assets the service serves itself: no request
+    leaves for a CDN, Google Fonts or the online validator."""
+    app.mount(DOCS_STATIC_URL, StaticFiles(directory=docs_assets_dir()), name="docs-static")
+    oauth2_redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} — Swagger UI",
+            oauth2_redirect_url=f"{root}{oauth2_redirect}",
+            swagger_js_url=f"{root}{DOCS_STATIC_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_STATIC_URL}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None, **(app.swagger_ui_parameters or {})})
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} — ReDoc",
+            redoc_js_url=f"{root}{DOCS_STATIC_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_STATIC_URL}/favicon.png", with_google_fonts=False)
+
+
+#: what checking a CMS signature may answer (``shared.pki.cms.SignatureError``): the ECP_* verdicts
+#: and the retryable ECP_REVOCATION_UNKNOWN
+SIGNATURE_CODES = ("ECP_BAD_SIGNATURE", "ECP_EXPIRED", "ECP_NOT_YET_VALID", "ECP_REVOKED", "ECP_UNTRUSTED",
+                   "ECP_WRONG_KEY_USAGE", "ECP_MALFORMED", "ECP_REVOCATION_UNKNOWN")
+
+
+def _documented_openapi(app: FastAPI) -> Callable[[], dict]:
+    """``app.openapi`` with the truth about 422: a malformed request is answered with the catalogue's
+    ErrorBody (VALIDATION_ERROR, FORM_INVALID for JSON that is not JSON), never FastAPI's
+    HTTPValidationError."""
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "ErrorBody" not in components:
+            defs = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(defs.pop("$defs", {}))
+            components["ErrorBody"] = defs
+        ref = "#/components/schemas/HTTPValidationError"
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                answer = operation.get("responses", {}).get("422")
+                if answer and answer.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref") == ref:
+                    answer["description"] = ("`VALIDATION_ERROR` — the request does not match its schema (`fields` "
+                                             "says where); `FORM_INVALID` — the body is not JSON")
+                    answer["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/ErrorBody"}
+        if ref not in json.dumps(schema):
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -176,7 +264,9 @@ def create_app(
     max_body_size: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     app = FastAPI(title=title, description=description, lifespan=lifespan, version="0.1.0",
-                  max_body_size=max_body_size)
+                  max_body_size=max_body_size, docs_url=None, redoc_url=None)
+    add_docs(app)
+    app.openapi = _documented_openapi(app)
     telemetry.configure(name, os.environ.get("EGOV_OTLP_ENDPOINT"))
     app.state.health_checks = dict(health_checks or {})
     registry = CollectorRegistry()

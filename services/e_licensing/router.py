@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Request
 from sqlalchemy import select
 
-from shared.app import JCSRoute
+from shared.app import JCSRoute, error_responses
 from shared.calendar import ALMATY
 from shared.envelope import canonical
 from shared.errors import ApiError
@@ -34,7 +34,8 @@ async def _signature(trust, p: Permit) -> dict:
             "signed_at": report.signers[0].signing_time.isoformat() if report.signers[0].signing_time else None}
 
 
-@router.get("/permits/{number}", summary="Public registry: a licence or certificate by its number")
+@router.get("/permits/{number}", summary="Public registry: a licence or certificate by its number",
+            responses=error_responses("NOT_FOUND", "ECP_REVOCATION_UNKNOWN", "VALIDATION_ERROR"))
 async def permit(request: Request, number: str = Path(max_length=64)) -> dict:
     """What a public registry shows of a licence or certificate: its number, kind, the holder's name,
     status, validity, the provider, whether its signature verifies (and by whom), and the dates of

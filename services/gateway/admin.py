@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from shared.auth import hash_password
 from shared.errors import ApiError
 from shared.messaging.broker import ensure_topics
-from shared.app import JCSRoute, client_address
+from shared.app import JCSRoute, client_address, error_responses
 
 from . import service
 from .models import Acl, Message, Route, Service, System
@@ -41,6 +41,9 @@ async def admin(request: Request, creds: HTTPAuthorizationCredentials | None = D
     await gw.admin_guard.failed("admin:" + address, address)
     raise ApiError("ADMIN_AUTH_FAILED")
 
+
+#: what the admin token check may answer, on every admin route
+ADMIN = ("ADMIN_AUTH_FAILED", "AUTH_LOCKED")
 
 router = APIRouter(route_class=JCSRoute, prefix="/shep/v1/admin", tags=["admin"], dependencies=[Depends(admin)])
 
@@ -69,7 +72,33 @@ class MaintenanceIn(BaseModel):
     enabled: bool
 
 
-@router.get("/registry")
+class SystemOut(BaseModel):
+    system_id: str
+    cert_sha256: str
+
+
+class RouteOut(BaseModel):
+    service_id: str
+    route_id: str
+    recipient_id: str
+
+
+class AclOut(BaseModel):
+    sender_id: str
+    service_id: str
+    allowed: bool
+
+
+class MaintenanceOut(BaseModel):
+    maintenance: bool
+
+
+class ResendOut(BaseModel):
+    resent: int
+
+
+@router.get("/registry", summary="The registries: systems, services, routes, ACL",
+            responses=error_responses(*ADMIN))
 async def registry(request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         return {
@@ -83,7 +112,9 @@ async def registry(request: Request) -> dict:
         }
 
 
-@router.put("/systems/{system_id}")
+@router.put("/systems/{system_id}", response_model=SystemOut,
+            summary="Register or update an information system (password, certificate)",
+            responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def put_system(system_id: Id, body: SystemIn, request: Request) -> dict:
     try:
         cert = x509.load_pem_x509_certificate(body.cert_pem.encode())
@@ -100,7 +131,8 @@ async def put_system(system_id: Id, body: SystemIn, request: Request) -> dict:
     return {"system_id": system_id, "cert_sha256": row.cert_sha256}
 
 
-@router.put("/services/{service_id}")
+@router.put("/services/{service_id}", summary="Register or update a service (recipient, channel, enabled)",
+            responses=error_responses(*ADMIN, "SENDER_UNKNOWN", "VALIDATION_ERROR"))
 async def put_service(service_id: Id, body: ServiceIn, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         if body.recipient_id and await s.get(System, body.recipient_id) is None:
@@ -112,7 +144,9 @@ async def put_service(service_id: Id, body: ServiceIn, request: Request) -> dict
     return {"service_id": service_id, **body.model_dump()}
 
 
-@router.put("/routes/{service_id}/{route_id}")
+@router.put("/routes/{service_id}/{route_id}", response_model=RouteOut,
+            summary="Route a routed service's routeId to a recipient",
+            responses=error_responses(*ADMIN, "NOT_FOUND", "VALIDATION_ERROR"))
 async def put_route(service_id: Id, route_id: Id, body: RouteIn, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         if await s.get(Service, service_id) is None or await s.get(System, body.recipient_id) is None:
@@ -124,7 +158,8 @@ async def put_route(service_id: Id, route_id: Id, body: RouteIn, request: Reques
     return {"service_id": service_id, "route_id": route_id, "recipient_id": body.recipient_id}
 
 
-@router.put("/acl/{sender_id}/{service_id}", summary="allow a sender to call a service")
+@router.put("/acl/{sender_id}/{service_id}", summary="allow a sender to call a service", response_model=AclOut,
+            responses=error_responses(*ADMIN, "NOT_FOUND", "VALIDATION_ERROR"))
 async def allow(sender_id: Id, service_id: Id, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         if await s.get(System, sender_id) is None or await s.get(Service, service_id) is None:
@@ -135,7 +170,8 @@ async def allow(sender_id: Id, service_id: Id, request: Request) -> dict:
     return {"sender_id": sender_id, "service_id": service_id, "allowed": True}
 
 
-@router.delete("/acl/{sender_id}/{service_id}", summary="take the right away (deny is the default)")
+@router.delete("/acl/{sender_id}/{service_id}", summary="take the right away (deny is the default)",
+               response_model=AclOut, responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def deny(sender_id: Id, service_id: Id, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         await s.execute(delete(Acl).where(Acl.sender_id == sender_id, Acl.service_id == service_id))
@@ -143,14 +179,16 @@ async def deny(sender_id: Id, service_id: Id, request: Request) -> dict:
     return {"sender_id": sender_id, "service_id": service_id, "allowed": False}
 
 
-@router.put("/maintenance")
+@router.put("/maintenance", response_model=MaintenanceOut, summary="Maintenance mode on or off",
+            responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def maintenance(body: MaintenanceIn, request: Request) -> dict:
     """In maintenance the gateway refuses new messages (503 UNAVAILABLE) and /health answers 503."""
     request.app.state.gw.maintenance = body.enabled
     return {"maintenance": body.enabled}
 
 
-@router.get("/dead-letters", summary="messages stopped or refused by their recipient")
+@router.get("/dead-letters", summary="messages stopped or refused by their recipient",
+            responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def list_dead_letters(request: Request, limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     """DELIVERY_STOPPED (not confirmed by their deadline) and NOT_DELIVERED (refused for good by the
     recipient) messages, newest first, with the reason. ``egov dead-letters list`` prints the same."""
@@ -162,7 +200,8 @@ class ResendIn(BaseModel):
     message_ids: list[str] | None = Field(None, description="the dead letters to resend; all of them when empty")
 
 
-@router.post("/dead-letters/resend", summary="deliver dead letters again")
+@router.post("/dead-letters/resend", summary="deliver dead letters again", response_model=ResendOut,
+             responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def resend_dead_letters(body: ResendIn, request: Request) -> dict:
     """Back ON_DELIVERY, due now, with a new delivery deadline; the recipient's inbox makes a
     message it had already applied a no-op."""
@@ -174,7 +213,8 @@ async def resend_dead_letters(body: ResendIn, request: Request) -> dict:
     return {"resent": count}
 
 
-@router.get("/operations", summary="operational records: one per message")
+@router.get("/operations", summary="operational records: one per message",
+            responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def operations(request: Request, limit: int = Query(100, ge=1, le=1000),
                      sender_id: str | None = Query(None, max_length=64)) -> list[dict]:
     """Times in and out, sender, recipient, service, size, attempts and outcome of each message."""

@@ -13,7 +13,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from sqlalchemy import select
 
 from shared import envelope
-from shared.app import JCSRoute, client_address
+from shared.app import JCSRoute, client_address, error_responses
 from shared.errors import ApiError
 
 from . import service
@@ -33,6 +33,13 @@ from .schemas import (
 
 router = APIRouter(route_class=JCSRoute, prefix="/shep/v1")
 basic = HTTPBasic(description="senderId and password of the calling system")
+
+#: what authenticating the calling system may answer (SenderInfo or HTTP Basic)
+AUTH = ("SENDER_UNKNOWN", "SENDER_AUTH_FAILED", "AUTH_LOCKED")
+#: what offering a message may answer, in the order it is checked (``_checked``, ``_record``)
+SEND = ("UNAVAILABLE", *AUTH, "RATE_LIMITED", "SENDER_SIGNATURE_INVALID", "ECP_REVOCATION_UNKNOWN",
+        "SERVICE_NOT_FOUND", "WRONG_CHANNEL", "ACCESS_DENIED", "SERVICE_DISABLED", "ROUTE_NOT_FOUND",
+        "ENVELOPE_INVALID", "VALIDATION_ERROR")
 
 
 async def authenticate(request: Request, sender_id: str, password: str | None):
@@ -96,7 +103,8 @@ async def _accept(request: Request, req: SendMessageRequest, channel: str):
     return m
 
 
-@router.post("/async/messages", response_model=SendMessageResponse, summary="sendMessage", tags=["async channel"])
+@router.post("/async/messages", response_model=SendMessageResponse, summary="sendMessage", tags=["async channel"],
+             responses=error_responses(*SEND))
 async def send_message(req: SendMessageRequest, request: Request) -> SendMessageResponse:
     """Accept a signed envelope for asynchronous delivery to the service's recipient.
 
@@ -109,7 +117,8 @@ async def send_message(req: SendMessageRequest, request: Request) -> SendMessage
 
 
 @router.post("/async/messages/batch", response_model=SendMessagesResponse, summary="sendMessage, for many messages",
-             tags=["async channel"], max_body_size=16 * 1024 * 1024)
+             tags=["async channel"], max_body_size=16 * 1024 * 1024,
+             responses=error_responses("REQUEST_TOO_LARGE", "VALIDATION_ERROR"))
 async def send_messages(batch: SendMessagesRequest, request: Request) -> SendMessagesResponse:
     """The same as sendMessage for up to 500 envelopes in one call (an extension of the channel: a
     sender's outbox relays what is pending at once). Each envelope is checked on its own — the
@@ -144,7 +153,8 @@ async def send_messages(batch: SendMessagesRequest, request: Request) -> SendMes
     return SendMessagesResponse(results=results, responseDate=envelope.now_iso())
 
 
-@router.get("/async/messages", summary="getMessages", tags=["async channel"])
+@router.get("/async/messages", summary="getMessages", tags=["async channel"],
+            responses=error_responses("AUTH_REQUIRED", *AUTH, "VALIDATION_ERROR"))
 async def get_messages(request: Request, serviceId: str | None = Query(None, max_length=64),
                        amount: int = Query(10, ge=1, le=100), creds: HTTPBasicCredentials = Depends(basic)) -> dict:
     """Pull: the caller's messages not yet confirmed (for systems that do not consume Kafka).
@@ -158,7 +168,8 @@ async def get_messages(request: Request, serviceId: str | None = Query(None, max
 MessageId = Annotated[str, PathParam(min_length=1, max_length=64)]
 
 
-@router.post("/async/messages/{message_id}/delivery", summary="sendDeliveryNotification", tags=["async channel"])
+@router.post("/async/messages/{message_id}/delivery", summary="sendDeliveryNotification", tags=["async channel"],
+             responses=error_responses(*AUTH, "MESSAGE_NOT_FOUND", "VALIDATION_ERROR"))
 async def delivery_notification(message_id: MessageId, note: DeliveryNotification, request: Request) -> dict:
     """The recipient confirms (DELIVERED) or refuses (NOT_DELIVERED, with ErrorInfo) a message. A
     refused message goes to the dead-letter topic with the reason — unless ``resendMessage`` is
@@ -171,7 +182,8 @@ async def delivery_notification(message_id: MessageId, note: DeliveryNotificatio
     return {"notificationId": envelope.new_id()}
 
 
-@router.post("/async/delivery", summary="sendDeliveryNotification, for many messages at once", tags=["async channel"])
+@router.post("/async/delivery", summary="sendDeliveryNotification, for many messages at once", tags=["async channel"],
+             responses=error_responses(*AUTH, "VALIDATION_ERROR"))
 async def delivery_notifications(notes: DeliveryNotifications, request: Request) -> dict:
     """The same as sendDeliveryNotification, for up to 1,000 messages in one call and one transaction
     (what one poll of the recipient's topic brought). Answers, per message, ``confirmed`` or the
@@ -185,7 +197,8 @@ async def delivery_notifications(notes: DeliveryNotifications, request: Request)
 
 
 @router.get("/async/messages/{message_id}/status", response_model=MessageStatusResponse,
-            summary="getMessageStatus", tags=["async channel"])
+            summary="getMessageStatus", tags=["async channel"],
+            responses=error_responses("AUTH_REQUIRED", *AUTH, "MESSAGE_NOT_FOUND", "VALIDATION_ERROR"))
 async def message_status(
     message_id: MessageId, request: Request, creds: HTTPBasicCredentials = Depends(basic)
 ) -> dict:
@@ -225,7 +238,8 @@ async def _await_reply(gw, message_id: str, waiter: asyncio.Future, limit: float
     return None
 
 
-@router.post("/sync", response_model=SyncResponse, summary="sendMessage (sync channel)", tags=["sync channel"])
+@router.post("/sync", response_model=SyncResponse, summary="sendMessage (sync channel)", tags=["sync channel"],
+             responses=error_responses(*SEND, "SYNC_TIMEOUT", "RECIPIENT_ERROR"))
 async def sync_call(req: SendMessageRequest, request: Request) -> dict:
     """Request–reply: the request is delivered to the recipient's topic like any message and the
     call waits for the recipient's reply (POST /sync/{messageId}/reply) up to the gateway's limit
@@ -255,7 +269,9 @@ async def sync_call(req: SendMessageRequest, request: Request) -> dict:
     return out
 
 
-@router.post("/sync/{message_id}/reply", summary="reply to a sync call", tags=["sync channel"])
+@router.post("/sync/{message_id}/reply", summary="reply to a sync call", tags=["sync channel"],
+             responses=error_responses(*AUTH, "SENDER_SIGNATURE_INVALID", "ECP_REVOCATION_UNKNOWN",
+                                       "MESSAGE_NOT_FOUND", "VALIDATION_ERROR"))
 async def sync_reply(message_id: MessageId, reply: SyncReply, request: Request) -> dict:
     """The recipient's answer to a sync request it received on its topic, signed with its system
     certificate over JCS({messageId, responseData, errorInfo}) exactly as sent."""

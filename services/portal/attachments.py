@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import jcs
-from shared.app import JCSRoute
+from shared.app import JCSRoute, error_responses
 from shared.errors import ApiError
 
 from .deps import current_user, session
@@ -51,7 +51,10 @@ class AttachmentOut(BaseModel):
     content_type: str
 
 
-@router.post("/attachments", status_code=201, response_model=AttachmentOut, max_body_size=UPLOAD_BODY_LIMIT)
+@router.post("/attachments", status_code=201, response_model=AttachmentOut, max_body_size=UPLOAD_BODY_LIMIT,
+             summary="Attach a document (multipart upload)",
+             responses=error_responses("AUTH_REQUIRED", "REQUEST_TOO_LARGE", "ATTACHMENT_TOO_LARGE", "ATTACHMENT_TYPE",
+                                       "QUOTA_EXCEEDED", "VALIDATION_ERROR"))
 async def upload(
     file: UploadFile, request: Request, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")
 ) -> AttachmentOut:

@@ -19,7 +19,7 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.iin import validate_iin_or_bin
 from shared.pki.cms import SignatureError
-from shared.app import JCSRoute
+from shared.app import SIGNATURE_CODES, JCSRoute, error_responses
 
 from .deps import session
 from .models import AuthChallenge, User
@@ -48,7 +48,8 @@ class TokenOut(BaseModel):
     expires_in: int
 
 
-@router.post("/register", status_code=201, response_model=RegisterOut)
+@router.post("/register", status_code=201, response_model=RegisterOut, summary="Register an applicant",
+             responses=error_responses("IIN_BIN_INVALID", "ALREADY_REGISTERED", "RATE_LIMITED", "VALIDATION_ERROR"))
 async def register(body: RegisterIn, request: Request) -> RegisterOut:
     """Register an applicant. 422 IIN_BIN_INVALID (checksum, date, type digits), 409 ALREADY_REGISTERED,
     429 RATE_LIMITED (too many registrations from one address)."""
@@ -63,7 +64,8 @@ async def register(body: RegisterIn, request: Request) -> RegisterOut:
     return RegisterOut(iin_bin=body.iin_bin, kind=kind)
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, summary="Log in by IIN/BIN and password (OAuth2 password form)",
+             responses=error_responses("AUTH_FAILED", "AUTH_LOCKED", "VALIDATION_ERROR"))
 async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> TokenOut:
     """OAuth2 password form: username = IIN/BIN. 401 AUTH_FAILED ("process 2"), the same answer in
     the same time whether or not the account exists; after repeated failures the account (or the
@@ -88,7 +90,7 @@ class EcpLoginIn(BaseModel):
     signature: str
 
 
-@router.post("/challenge", response_model=ChallengeOut)
+@router.post("/challenge", response_model=ChallengeOut, summary="Login by ЭЦП, step 1: a one-time challenge")
 async def challenge(s: AsyncSession = Depends(session, scope="function")) -> ChallengeOut:
     """Login by ЭЦП, step 1: a one-time challenge, valid for five minutes."""
     now = utcnow()
@@ -99,7 +101,8 @@ async def challenge(s: AsyncSession = Depends(session, scope="function")) -> Cha
                         sign={"challenge_id": c.challenge_id, "nonce": c.nonce})
 
 
-@router.post("/token/ecp", response_model=TokenOut)
+@router.post("/token/ecp", response_model=TokenOut, summary="Login by ЭЦП, step 2: the challenge signed with an AUTH key",
+             responses=error_responses("AUTH_FAILED", *SIGNATURE_CODES, "VALIDATION_ERROR"))
 async def token_ecp(body: EcpLoginIn, request: Request) -> TokenOut:
     """Login by ЭЦП, step 2: the challenge signed with an AUTH certificate (a SIGN key is refused
     with ECP_WRONG_KEY_USAGE). An individual's certificate opens the IIN's cabinet; an employee's

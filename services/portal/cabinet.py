@@ -6,14 +6,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request as HttpRequest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.calendar import ALMATY
 from shared.db import utcnow
 from shared.errors import ApiError
-from shared.app import JCSRoute
+from shared.app import SIGNATURE_CODES, JCSRoute, error_responses
+from shared.payloads import SignedResult
 
 from . import catalogue, submission
 from .deps import current_user, read_session, session
@@ -34,14 +35,61 @@ class SubmitOut(BaseModel):
     expected_result_estimated: bool
 
 
-@router.get("/services", tags=["catalogue"])
+class RequestView(BaseModel):
+    """A request as the applicant sees it in the list (times in Asia/Almaty, ISO 8601)."""
+
+    model_config = ConfigDict(extra="allow")
+    request_id: str
+    service_code: str
+    region: str
+    subtype: str | None
+    status: str
+    application_number: str | None
+    created_at: str
+    expected_result_at: str
+    expected_result_estimated: bool
+    result_ready: bool
+
+
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    at: str
+    status: str
+    step: str | None
+    actor: str | None
+    note: str | None
+
+
+class RequestDetail(RequestView):
+    """A request with its timeline, the signed document and where its process is drawn."""
+
+    timeline: list[TimelineEntry]
+    result_rejected: str | None
+    document: dict[str, Any]
+    diagram_url: str | None
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    request_id: str | None
+    text_ru: str
+    text_kk: str
+    created_at: str
+
+
+@router.get("/services", tags=["catalogue"], summary="The service catalogue with forms, fees and regional variants")
 async def services() -> list[dict]:
     """The catalogue: code, titles, fee, required documents, the form's JSON Schema with an
     example, and the regional variants with their provider and deadlines."""
     return [e.public() for e in catalogue.catalogue().values()]
 
 
-@router.post("/requests", status_code=202, response_model=SubmitOut)
+@router.post("/requests", status_code=202, response_model=SubmitOut, summary="Submit a request signed with ЭЦП",
+             responses=error_responses("AUTH_REQUIRED", "QUOTA_EXCEEDED", "IIN_BIN_NOT_OWNER", "PAYMENT_NOT_FOUND",
+                                       *SIGNATURE_CODES, "ECP_IIN_MISMATCH", "ECP_NO_SIGNING_RIGHT",
+                                       "DUPLICATE_REQUEST", "DOCUMENT_STALE", "FORM_INVALID", "DOCUMENTS_INCOMPLETE",
+                                       "SERVICE_UNKNOWN", "VALIDATION_ERROR"))
 async def submit(
     body: SubmitIn, request: HttpRequest, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")
 ) -> SubmitOut:
@@ -109,19 +157,23 @@ async def _own(s: AsyncSession, request_id: str, user: User) -> Request:
     return r
 
 
-@router.get("/requests")
+@router.get("/requests", response_model=list[RequestView], summary="The applicant's requests, newest first",
+            responses=error_responses("AUTH_REQUIRED"))
 async def list_requests(user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     rows = await s.scalars(select(Request).where(Request.iin_bin == user.iin_bin).order_by(Request.created_at.desc()))
     return [_view(r, full=False) for r in rows]
 
 
-@router.get("/requests/{request_id}")
+@router.get("/requests/{request_id}", response_model=RequestDetail, summary="One request with its timeline",
+            responses=error_responses("AUTH_REQUIRED", "NOT_FOUND"))
 async def get_request(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> dict:
     """Status, the timeline of steps with times and actors, the expected result time."""
     return _view(await _own(s, request_id, user), full=True)
 
 
-@router.get("/requests/{request_id}/result")
+@router.get("/requests/{request_id}/result", response_model=SignedResult, summary="The signed result of a request",
+            responses=error_responses("AUTH_REQUIRED", "NOT_FOUND", "RESULT_NOT_READY", *SIGNATURE_CODES,
+                                      "ECP_IIN_MISMATCH", "ECP_NO_SIGNING_RIGHT"))
 async def get_result(request_id: str, user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> dict:
     """The signed result ``{kind, document, signature}``: 404 RESULT_NOT_READY until it arrived;
     422 ECP_NO_SIGNING_RIGHT (or another ECP_* code) if its signature did not hold."""
@@ -133,7 +185,8 @@ async def get_result(request_id: str, user: User = Depends(current_user), s: Asy
     return r.result
 
 
-@router.get("/notifications")
+@router.get("/notifications", response_model=list[NotificationOut], summary="The applicant's notifications (the last 200)",
+            responses=error_responses("AUTH_REQUIRED"))
 async def notifications(user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     rows = await s.scalars(select(Notification).where(Notification.iin_bin == user.iin_bin)
                            .order_by(Notification.id.desc()).limit(200))

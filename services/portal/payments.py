@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import ApiError
-from shared.app import JCSRoute
+from shared.app import JCSRoute, error_responses
 
 from . import catalogue
 from .deps import current_user, session
@@ -32,7 +32,8 @@ class PaymentOut(BaseModel):
     status: str
 
 
-@router.post("/payments", status_code=201, response_model=PaymentOut)
+@router.post("/payments", status_code=201, response_model=PaymentOut, summary="Pay the fee of a service (ПШЭП imitation)",
+             responses=error_responses("AUTH_REQUIRED", "SERVICE_UNKNOWN", "VALIDATION_ERROR"))
 async def pay(body: PaymentIn, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")) -> PaymentOut:
     found = catalogue.find(body.service_code, body.region)
     if found is None:

@@ -20,7 +20,7 @@ from shared.calendar import ALMATY
 from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
-from shared.app import JCSRoute
+from shared.app import SIGNATURE_CODES, JCSRoute, error_responses
 
 from . import engine
 from .bpmn import to_xml as bpmn_xml
@@ -55,7 +55,8 @@ async def current_operator(request: Request, token: str | None = Depends(oauth2)
     return op
 
 
-@router.post("/auth/token", tags=["auth"])
+@router.post("/auth/token", tags=["auth"], summary="Operators log in (OAuth2 password form)",
+             responses=error_responses("AUTH_FAILED", "AUTH_LOCKED", "VALIDATION_ERROR"))
 async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> dict:
     """Operators log in (OAuth2 password form). 401 AUTH_FAILED, the same answer in the same time
     whether or not the operator exists; after repeated failures 429 AUTH_LOCKED with Retry-After."""
@@ -91,7 +92,8 @@ def _task_view(t: Task, c: Case, *, full: bool) -> dict:
     return out
 
 
-@router.get("/tasks", tags=["tasks"])
+@router.get("/tasks", tags=["tasks"], summary="The caller's open tasks",
+            responses=error_responses("AUTH_REQUIRED"))
 async def tasks(op: Operator = Depends(current_operator), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     """The caller's open tasks: those of the caller's roles at the caller's provider that are
     not assigned to someone else."""
@@ -113,7 +115,8 @@ def _require_head(op: Operator) -> None:
         raise ApiError("FORBIDDEN_ROLE")
 
 
-@router.get("/tasks/overdue", tags=["tasks"])
+@router.get("/tasks/overdue", tags=["tasks"], summary="Every overdue open task of the provider (head)",
+            responses=error_responses("AUTH_REQUIRED", "FORBIDDEN_ROLE"))
 async def overdue_tasks(op: Operator = Depends(current_operator),
                         s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     """For the head (or deputy): every open task of the provider past its due time, whoever holds it.
@@ -128,7 +131,8 @@ async def overdue_tasks(op: Operator = Depends(current_operator),
     return [_task_view(t, c, full=False) for t, c in rows]
 
 
-@router.get("/alerts", tags=["tasks"])
+@router.get("/alerts", tags=["tasks"], summary="Alerts of the overdue check (head)",
+            responses=error_responses("AUTH_REQUIRED", "FORBIDDEN_ROLE", "VALIDATION_ERROR"))
 async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Depends(read_session, scope="function"),
                  include_acknowledged: bool = False) -> list[dict]:
     """For the head (or deputy): alerts raised by the overdue check (escalation to the head)."""
@@ -142,7 +146,8 @@ async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Dep
              "acknowledged_by": a.acknowledged_by} for a in rows]
 
 
-@router.post("/alerts/{alert_id}/acknowledge", tags=["tasks"])
+@router.post("/alerts/{alert_id}/acknowledge", tags=["tasks"], summary="Acknowledge an alert (head)",
+             responses=error_responses("AUTH_REQUIRED", "FORBIDDEN_ROLE", "NOT_FOUND", "VALIDATION_ERROR"))
 async def acknowledge(alert_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], op: Operator = Depends(current_operator),
                       s: AsyncSession = Depends(session, scope="function")) -> dict:
     """The head (or deputy) acknowledges an alert."""
@@ -175,7 +180,8 @@ async def _task(s: AsyncSession, task_id: int, op: Operator) -> tuple[Task, Case
     return t, c
 
 
-@router.get("/tasks/{task_id}", tags=["tasks"])
+@router.get("/tasks/{task_id}", tags=["tasks"], summary="One task with its application",
+            responses=error_responses("AUTH_REQUIRED", "NOT_FOUND", "VALIDATION_ERROR"))
 async def task(task_id: TaskId, op: Operator = Depends(current_operator),
                s: AsyncSession = Depends(read_session, scope="function")) -> dict:
     """The task with the application; a signing step also carries the draft result and its JCS bytes.
@@ -191,7 +197,11 @@ class CompleteIn(BaseModel):
     signature: str | None = Field(None, max_length=64 * 1024)
 
 
-@router.post("/tasks/{task_id}/complete", tags=["tasks"])
+@router.post("/tasks/{task_id}/complete", tags=["tasks"], summary="Complete a task with a decision",
+             responses=error_responses("AUTH_REQUIRED", "NOT_FOUND", "FORBIDDEN_ROLE", "TASK_NOT_OPEN",
+                                       "DECISION_NOT_ALLOWED", "TASK_DATA_INVALID", "SIGNATURE_REQUIRED",
+                                       *SIGNATURE_CODES, "ECP_IIN_MISMATCH", "ECP_NO_SIGNING_RIGHT",
+                                       "VALIDATION_ERROR"))
 async def complete(task_id: TaskId, body: CompleteIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
     """Complete with a decision. Refusals: 403 FORBIDDEN_ROLE, 409 TASK_NOT_OPEN, 422
     DECISION_NOT_ALLOWED / TASK_DATA_INVALID / SIGNATURE_REQUIRED / ECP_*; 503 ECP_REVOCATION_UNKNOWN
@@ -210,13 +220,14 @@ async def complete(task_id: TaskId, body: CompleteIn, request: Request, op: Oper
                 "next_task_id": nxt.id if nxt else None}
 
 
-@router.get("/processes", tags=["processes"])
+@router.get("/processes", tags=["processes"], summary="The process definitions")
 async def list_processes() -> list[dict]:
     """The process definitions: id, service code, region, title, steps with roles and limits."""
     return [p.public() for p in regulations.all_processes().values()]
 
 
-@router.get("/processes/{process_id}", tags=["processes"])
+@router.get("/processes/{process_id}", tags=["processes"], summary="One process definition",
+            responses=error_responses("NOT_FOUND"))
 async def get_process(process_id: str) -> dict:
     """One process definition."""
     p = regulations.all_processes().get(process_id)
@@ -225,11 +236,12 @@ async def get_process(process_id: str) -> dict:
     return p.public()
 
 
-@router.get("/processes/{process_id}/bpmn", tags=["processes"],
-            response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+@router.get("/processes/{process_id}/bpmn", tags=["processes"], summary="The definition as BPMN 2.0 XML",
+            response_class=Response,
+            responses={200: {"content": {"application/xml": {}}}, **error_responses("NOT_FOUND")})
 async def bpmn(process_id: str) -> Response:
     """The definition as BPMN 2.0 XML (public): a lane per role, a user task per step, gateways and flows
-    named by the decisions, end events for the result and the refusal, and the diagram (opens in bpmn.io)."""
+    named by the decisions, end events for the result and the refusal, and its diagram: it opens in bpmn.io."""
     p = regulations.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
@@ -238,7 +250,9 @@ async def bpmn(process_id: str) -> Response:
 
 
 @router.get("/processes/{process_id}/diagram.svg", tags=["processes"],
-            response_class=Response, responses={200: {"content": {"image/svg+xml": {}}}})
+            response_class=Response, summary="A process drawn as SVG (with a request's path, for its operators)",
+            responses={200: {"content": {"image/svg+xml": {}}},
+                       **error_responses("AUTH_REQUIRED", "NOT_FOUND", "VALIDATION_ERROR")})
 async def diagram(process_id: str, request: Request, request_id: str | None = Query(None, max_length=36),
                   token: str | None = Depends(oauth2)) -> Response:
     """The definition drawn as SVG (public). With ``?request_id=`` — for an operator of the case's
