@@ -175,16 +175,27 @@ class EndToEnd(Chaos):
             "cpu_ms_per_application": {k: round(v * 1000 / n, 2) for k, v in cpu.items()},
         }
 
-    async def run_passes(self, rate: float, profile=None) -> list[dict]:
-        self.log(f"[{self.backend}] pre-signing {2 * self.n} applications from {self.n_applicants} applicants "
+    async def run_passes(self, rate: float | None, profile=None, profile_n: int = 0) -> tuple[list[dict], dict | None]:
+        """Full speed, then ``rate`` offered (when given), then — with ``profile`` — a third full-speed
+        pass of ``profile_n`` applications under py-spy (its figures are not reported: sampling slows
+        the processes)."""
+        total = self.n * (2 if rate else 1) + (profile_n if profile else 0)
+        self.log(f"[{self.backend}] pre-signing {total} applications from {self.n_applicants} applicants "
                  "(outside the timing)…")
         t = time.perf_counter()
-        apps = await self.presign_n(2 * self.n)
+        apps = await self.presign_n(total)
         self.log(f"[{self.backend}] pre-signed in {time.perf_counter() - t:.0f} s")
-        results = [await self.one_pass(apps[:self.n], None, profile)]
-        self.report.retries.clear()
-        results.append(await self.one_pass(apps[self.n:], rate))
-        return results
+        results = [await self.one_pass(apps[:self.n], None)]
+        if rate:
+            self.report.retries.clear()
+            results.append(await self.one_pass(apps[self.n:2 * self.n], rate))
+        profiled = None
+        if profile:
+            self.report.retries.clear()
+            self.log(f"[{self.backend}] profiling a full-speed pass of {profile_n} with py-spy…")
+            await self.one_pass(apps[len(apps) - profile_n:], None, profile)
+            profiled = profile.summary()
+        return results, profiled
 
     async def presign_n(self, n: int) -> list[dict]:
         saved, self.n = self.n, n
