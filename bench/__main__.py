@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import subprocess
 import sys
@@ -34,7 +35,7 @@ def machine(postgres: str | None) -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     m = {"cpu": cpu, "cores": psutil.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
-         "python": platform.python_version(), "kernel": platform.release(),
+         "python": platform.python_version(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()], "kernel": platform.release(),
          "openssl": subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()}
     if postgres:
         async def version():
@@ -79,6 +80,9 @@ def run(args, log=print) -> dict:
                     results["verify"] = figures(e2e.ca, e2e.settings.pki_dir)
             finally:
                 e2e.stop()
+            report.write_json(results, args.results / f"{args.name}.partial.json")  # what is done so far
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    (args.results / f"{args.name}.partial.json").unlink(missing_ok=True)
     return results
 
 

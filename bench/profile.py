@@ -9,7 +9,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+#: leaf frames of a thread waiting for work (py-spy --nonblocking counts them as busy): left out
+IDLE = ("_connection_worker_thread (aiosqlite/core.py:59)", "_worker (concurrent/futures/thread.py:81)")
+
 CATEGORIES = (  # (name, substrings of a frame's file) — the first that matches a sample's leaf frame
+    ("event loop in C (uvloop: sockets, httptools parsing)", ("Runner.run (asyncio/runners.py",)),
     ("sqlite (aiosqlite, sqlite3)", ("aiosqlite", "sqlite3")),
     ("asyncpg", ("asyncpg",)),
     ("SQLAlchemy", ("sqlalchemy",)),
@@ -21,7 +25,7 @@ CATEGORIES = (  # (name, substrings of a frame's file) — the first that matche
     ("JSON / JCS (json, rfc8785)", ("json", "rfc8785")),
     ("logging (structlog, logging)", ("structlog", "logging")),
     ("prometheus / telemetry", ("prometheus", "opentelemetry", "telemetry")),
-    ("the project (services/, shared/)", ("/services/", "/shared/")),
+    ("the project (services/, shared/)", ("(services/", "(shared/")),
     ("asyncio / threads", ("asyncio", "threading", "concurrent")),
 )
 
@@ -65,24 +69,27 @@ class Profile:
 
 def summarize(path: Path, top: int = 8) -> dict:
     leaf_cat, leaf_fn, project = Counter(), Counter(), Counter()
-    total = 0
+    total = idle = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
         n = int(count)
-        total += n
         frames = stack.split(";")
         leaf = frames[-1]
+        if leaf in IDLE or not leaf:  # waiting for work, or no Python frame at all
+            idle += n
+            continue
+        total += n
         leaf_fn[leaf] += n
         leaf_cat[next((name for name, keys in CATEGORIES if any(k in leaf for k in keys)), "other")] += n
-        for f in {f for f in frames if "/services/" in f or "/shared/" in f}:
+        for f in {f for f in frames if "(services/" in f or "(shared/" in f}:
             project[f] += n
     if not total:
-        return {"samples": 0}
+        return {"samples": 0, "idle_samples_left_out": idle}
 
     def pct(c: Counter) -> list[tuple[str, float]]:
         return [(k, round(100 * v / total, 1)) for k, v in c.most_common(top)]
 
-    return {"samples": total, "by_library": pct(leaf_cat), "leaf_functions": pct(leaf_fn),
+    return {"samples": total, "idle_samples_left_out": idle, "by_library": pct(leaf_cat), "leaf_functions": pct(leaf_fn),
             "project_functions_inclusive": pct(project)}

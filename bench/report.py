@@ -72,7 +72,9 @@ def table(results: dict) -> str:
     m = results.get("machine")
     if m:
         lines.append(f"machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb')} GB; "
-                     f"Python {m.get('python')}; {m.get('openssl')}" + (f"; {m['postgresql']}" if m.get("postgresql") else ""))
+                     f"Python {m.get('python')}; {m.get('openssl')}" + (f"; {m['postgresql']}" if m.get("postgresql") else "")
+                     + (f"; load average at start/end {m.get('load_average_at_start')} / {m.get('load_average_at_end')}"
+                        if m.get("load_average_at_start") else ""))
     return "\n".join(lines)
 
 
