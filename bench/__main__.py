@@ -62,7 +62,7 @@ def run(args, log=print) -> dict:
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"egov-bench-{backend}-") as d:
             e2e = EndToEnd(applications=args.n, clients=args.clients, data_dir=Path(d), log=log,
-                           applicants=args.applicants, postgres=args.postgres if backend == "postgresql" else None)
+                           applicants=args.applicants, quiet_timeout=args.quiet_timeout, postgres=args.postgres if backend == "postgresql" else None)
             e2e.start()
             try:
                 profile = Profile(e2e.stack, ("portal", "gateway", "e_licensing", "provider_arm"), args.results,
@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", action="store_true", help="a further full-speed pass under py-spy, summarised")
     p.add_argument("--profile-n", type=int, default=1000)
     p.add_argument("--e2e-only", action="store_true", help="no gateway-alone, Kafka or verification figures")
+    p.add_argument("--quiet-timeout", type=float, default=60,
+                   help="seconds to wait, before and after a pass, for the system to go quiet (CPU < 10%% of a core)")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--name", default="latest", help="results/<name>.json and .svg")
     args = p.parse_args(argv)

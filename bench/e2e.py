@@ -37,7 +37,8 @@ HOPS = ("portal accept", "gateway accept", "delivery to e_licensing", "delivery 
 
 class EndToEnd(Chaos):
     def __init__(self, *, applications: int, clients: int, postgres: str | None, data_dir: Path,
-                 applicants: int = 40, log=print, settle_timeout: float = 900):
+                 applicants: int = 40, log=print, settle_timeout: float = 900,
+                 quiet_timeout: float = 60):
         super().__init__(applications=applications, clients=clients, applicants=applicants, postgres=postgres,
                          faults=(), data_dir=data_dir, log=log)
         defaults = CommonSettings()
@@ -47,6 +48,7 @@ class EndToEnd(Chaos):
             self.stack.env.pop(key, None)
         self.stack.env["EGOV_PORTAL_REGISTRATIONS"] = "1000000/hour"
         self.settle_timeout = settle_timeout
+        self.quiet_timeout = quiet_timeout
         self.backend = "postgresql" if postgres else "sqlite"
 
     # --- the load -------------------------------------------------------------------------
@@ -121,10 +123,10 @@ class EndToEnd(Chaos):
                 return recs
             await asyncio.sleep(1.0)
 
-    async def wait_quiet(self, timeout: float = 60, idle: float = 0.10) -> None:
+    async def wait_quiet(self, timeout: float | None = None, idle: float = 0.10) -> None:
         """Until the system's processes together use less than ``idle`` of a core for a second
         (the notifications back to the portal are part of each application's cost)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (self.quiet_timeout if timeout is None else timeout)
         last = cpu_seconds(self.stack, postgres=bool(self.postgres))
         while time.monotonic() < deadline:
             await asyncio.sleep(1.0)

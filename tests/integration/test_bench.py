@@ -9,7 +9,7 @@ from bench.__main__ import main
 
 
 def test_bench_tiny_run_writes_table_json_and_chart(tmp_path, capsys):
-    rc = main(["--n", "3", "--clients", "2", "--rate", "0", "--applicants", "2", "--e2e-only",
+    rc = main(["--n", "3", "--clients", "2", "--rate", "0", "--applicants", "2", "--e2e-only", "--quiet-timeout", "3",
                "--results", str(tmp_path), "--name", "tiny"])
     assert rc == 0
     results = json.loads((tmp_path / "tiny.json").read_text())
