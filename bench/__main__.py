@@ -58,7 +58,7 @@ def run(args, log=print) -> dict:
                      "config": {"applications": args.n, "clients": args.clients, "rate": args.rate,
                                 "gateway_messages": args.gateway_n, "kafka_messages": args.kafka_n},
                      "end_to_end": [], "profile": {}}
-    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    backends = ([] if args.skip_sqlite else ["sqlite"]) + (["postgresql"] if args.postgres else [])
     for backend in backends:
         with tempfile.TemporaryDirectory(prefix=f"egov-bench-{backend}-") as d:
             e2e = EndToEnd(applications=args.n, clients=args.clients, data_dir=Path(d), log=log,
@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=100.0, help="offered applications/s of the second pass (0: skip it)")
     p.add_argument("--applicants", type=int, default=40)
     p.add_argument("--postgres", help="also on this PostgreSQL server (databases made and dropped by the run)")
+    p.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL (with --postgres)")
     p.add_argument("--gateway-n", type=int, default=2000)
     p.add_argument("--kafka-n", type=int, default=20000)
     p.add_argument("--profile", action="store_true", help="a further full-speed pass under py-spy, summarised")

@@ -33,10 +33,13 @@ def _cpu(proc: psutil.Process) -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def cpu_seconds(stack, *, postgres: bool = False) -> dict[str, float]:
+def cpu_seconds(stack, *, postgres: str | None = None) -> dict[str, float]:
     """user+system CPU seconds so far of each process of ``stack`` (services and broker), of this
-    process (the load generator, on the same cores) and, with ``postgres``, of every PostgreSQL
-    server process on the machine (backends that ended meanwhile are not counted)."""
+    process (the load generator, on the same cores) and, with ``postgres`` (the run's database name
+    prefix), of the PostgreSQL backends serving the run's databases — their title is
+    ``postgres: user <database> host(port) state`` — so that other users of the same server do not
+    count (the server's shared background processes, WAL writer and checkpointer, are left out;
+    backends that ended meanwhile are not counted)."""
     out: dict[str, float] = {}
     for name, p in stack.procs.items():
         try:
@@ -46,8 +49,9 @@ def cpu_seconds(stack, *, postgres: bool = False) -> dict[str, float]:
     out["bench client"] = _cpu(psutil.Process())
     if postgres:
         total = 0.0
-        for proc in psutil.process_iter(["name"]):
-            if proc.info["name"] and proc.info["name"].startswith("postgres"):
+        for proc in psutil.process_iter(["name", "cmdline"]):
+            title = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] and proc.info["name"].startswith("postgres") and f" {postgres}" in title:
                 try:
                     total += _cpu(proc)
                 except psutil.Error:

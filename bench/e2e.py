@@ -50,6 +50,8 @@ class EndToEnd(Chaos):
         self.settle_timeout = settle_timeout
         self.quiet_timeout = quiet_timeout
         self.backend = "postgresql" if postgres else "sqlite"
+        #: the run's database names start with this (its PostgreSQL backends' CPU is counted)
+        self.pg_prefix = self.settings.db_prefix if postgres else None
 
     # --- the load -------------------------------------------------------------------------
     async def load_timed(self, apps: list[dict], rate: float | None) -> tuple[dict[str, float], float]:
@@ -127,10 +129,10 @@ class EndToEnd(Chaos):
         """Until the system's processes together use less than ``idle`` of a core for a second
         (the notifications back to the portal are part of each application's cost)."""
         deadline = time.monotonic() + (self.quiet_timeout if timeout is None else timeout)
-        last = cpu_seconds(self.stack, postgres=bool(self.postgres))
+        last = cpu_seconds(self.stack, postgres=self.pg_prefix)
         while time.monotonic() < deadline:
             await asyncio.sleep(1.0)
-            now = cpu_seconds(self.stack, postgres=bool(self.postgres))
+            now = cpu_seconds(self.stack, postgres=self.pg_prefix)
             busy = sum(v for k, v in cpu_delta(last, now).items() if k != "bench client")
             last = now
             if busy < idle:
@@ -142,7 +144,7 @@ class EndToEnd(Chaos):
         label = f"offered {rate:g}/s" if rate else "full speed"
         self.log(f"[{self.backend}] {label}: {len(apps)} applications, {self.clients} clients")
         await self.wait_quiet()
-        cpu0 = cpu_seconds(self.stack, postgres=bool(self.postgres))
+        cpu0 = cpu_seconds(self.stack, postgres=self.pg_prefix)
         wall0 = time.time()
         prof = profile.start() if profile else None
         latency, submit_seconds = await self.load_timed(apps, rate)
@@ -151,7 +153,7 @@ class EndToEnd(Chaos):
             profile.stop(prof)
         arrived = [r["provider"].timestamp() for r in recs.values() if r["provider"] is not None]
         await self.wait_quiet()
-        cpu = cpu_delta(cpu0, cpu_seconds(self.stack, postgres=bool(self.postgres)))
+        cpu = cpu_delta(cpu0, cpu_seconds(self.stack, postgres=self.pg_prefix))
         n = len(apps)
 
         def hop(a, b):
