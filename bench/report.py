@@ -38,6 +38,13 @@ def table(results: dict) -> str:
     rows.append(("CPU ms/application: services+broker",
                  [f"{sum(v for k, v in p['cpu_ms_per_application'].items() if k not in ('bench client', 'postgresql server')):.1f}"
                   for p in passes]))
+    if all("cpu_ms_per_application_net_of_idle" in p for p in passes) and passes:
+        rows.append(("  the same net of the idle system's CPU",
+                     [f"{sum(v for k, v in p['cpu_ms_per_application_net_of_idle'].items() if k not in ('bench client', 'postgresql server')):.1f}"
+                      for p in passes]))
+        rows.append(("  idle system, CPU ms/s (services+broker)",
+                     [f"{sum(v for k, v in p['idle_cpu_ms_per_second'].items() if k not in ('bench client', 'postgresql server')):.0f}"
+                      for p in passes]))
     retries = [", ".join(f"{k} ×{v}" for k, v in p.get("client_retries", {}).items()) or "0" for p in passes]
     rows.append(("client resubmissions", retries))
     single: list[tuple[str, str]] = []
