@@ -28,10 +28,13 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
-## bench: print figures (signature verifications per second next to openssl speed, …)
+## bench: end to end — N pre-signed applications (N=5000) from C clients (C=32) at full speed, then N more
+##        offered at RATE/s (100) — on SQLite and, with EGOV_TEST_POSTGRES_URL, PostgreSQL; the gateway alone;
+##        Kafka directly; signature checks next to openssl speed. One table; bench/results/latest.json and
+##        latest.svg; PROFILE=1 adds a pass under py-spy (docs/performance.md)
 bench: $(STAMP)
-	$(BIN)/python bench/verify.py
-	$(BIN)/python bench/gateway.py
+	$(BIN)/python -m bench --n $(or $(N),5000) --clients $(or $(C),32) --rate $(or $(RATE),100) \
+		$(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL)) $(if $(PROFILE),--profile)
 
 ## chaos: thousands of applications while services, the broker, the НУЦ (and PostgreSQL) fail; prints one table
 chaos: $(STAMP)
