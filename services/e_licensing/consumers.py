@@ -1,12 +1,13 @@
 """What ИС ГБД ЕЛ does with the messages the gateway delivers to it.
 
 ELICENSE_SUBMIT (from the portal): re-verify the applicant's signature, check the payment
-fact, register the application with a number ("process 9"), tell the portal REGISTERED,
+fact, register the application with a number (the variant's registration box: "process 9" in
+Mangistau), tell the portal REGISTERED,
 forward the application through the gateway to the provider's workstation of its region.
 
 A re-issue or a duplicate names the existing licence (certificate) in ``form.licence_number``:
 it must be in the registry, for the same service, and belong to the applicant; otherwise the
-application is refused here with LICENCE_NOT_FOUND ("process 9") and the portal told REFUSED.
+application is refused here with LICENCE_NOT_FOUND (the registration box) and the portal told REFUSED.
 
 ELICENSE_RESULT (from the provider's workstation): pass status notifications on to the
 portal; on the signed result, check the signer's right to sign for the provider, record the
@@ -129,12 +130,15 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
     await s.flush()
     log.info("registered" if refusal is None else "refused at registration", request_id=request_id,
              service_code=doc["service_code"], region=doc["region"], code=refusal)
+    process = regulations.find(doc["service_code"], doc["region"])
+    boxes = dict(process.portal_boxes) if process else {"registry": "process 9", "payment": "process 5"}
     if refusal:
-        _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REFUSED", step="process 9",
+        _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REFUSED",
+                       step=boxes["payment"] if refusal == "PAYMENT_NOT_FOUND" else boxes["registry"],
                        actor="ИС ГБД «Е-лицензирование»", code=refusal, note=f"Заявление не принято: {refusal}")
         return
     app.number = f"EL-{now:%Y}-{app.id:07d}"
-    _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REGISTERED", step="process 9",
+    _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REGISTERED", step=boxes["registry"],
                    actor="ИС ГБД «Е-лицензирование»", application_number=app.number,
                    note="Электронный документ зарегистрирован")
     rt.outbox.enqueue(

@@ -156,7 +156,7 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
                   subtype=doc.subtype, document=document, signature=signature, nonce=doc.nonce,
                   status="SUBMITTED", expected_result_at=expected, created_at=now, updated_at=now)
     s.add(req)
-    s.add(RequestEvent(request_id=request_id, at=now, status="SUBMITTED", step="process 3",
+    s.add(RequestEvent(request_id=request_id, at=now, status="SUBMITTED", step=steps["form"],
                        actor=signer.common_name, note="Запрос подписан ЭЦП и принят порталом"))
     if payment is not None:
         payment.request_id = request_id

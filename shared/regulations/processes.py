@@ -177,6 +177,8 @@ class Process:
     #: (S6) the term of what follows the testing, counted from the testing: the service deadline
     #: then moves to the scheduled testing plus this (the wait for the testing is the schedule's)
     after_testing: Limit | None = None
+    #: (S6) where the provider holds the testing unless the schedule says otherwise
+    testing_place: str | None = None
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     #: the result's title in Kazakh
@@ -294,6 +296,7 @@ def load(path: Path) -> Process:
                 seed=raw["seed"], seed_kk=raw.get("seed_kk"), deadline_source=deadlines["source"],
                 deadlines_skip_receipt=deadlines.get("skip_day_of_receipt", False),
                 after_testing=_limit(deadlines.get("after_testing")),
+                testing_place=raw.get("testing", {}).get("place"),
                 portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))

@@ -102,7 +102,7 @@ async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:
     first = process.first
     s.add(Task(case_id=case.id, step_key=first.key, step_no=first.no, role=first.role, status="OPEN",
                created_at=now, due_at=due_at(now, first, subtype)))
-    _tell_registry(s, rt, case, status="IN_PROCESSING", step="process 5", actor=provider.name_ru,
+    _tell_registry(s, rt, case, status="IN_PROCESSING", step=dict(process.portal_boxes)["provider"], actor=provider.name_ru,
                    note="Заявление поступило в АРМ РШЭП услугодателя", deadline_at=case.deadline_at.isoformat())
     return case
 

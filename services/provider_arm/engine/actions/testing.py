@@ -10,9 +10,6 @@ from shared.regulations import providers
 
 from .base import Action, StepContext, parse_time
 
-#: where the Aktobe provider holds the testing (its own premises)
-TESTING_PLACE = "г. Актобе, ГУ «Управление ГАСК Актюбинской области»"
-
 
 class ScheduleTesting(Action):
     """``schedule_testing`` — the executor draws up the schedule: ``data.testing_at`` is required
@@ -28,7 +25,7 @@ class ScheduleTesting(Action):
             raise ApiError("TASK_DATA_INVALID", detail="data.testing_at: the date and time of the testing (ISO 8601 "
                                                         "with a UTC offset) is required")
         ctx.data["testing_at"] = testing_at.astimezone(CALENDAR.tz).isoformat()
-        ctx.data.setdefault("testing_place", TESTING_PLACE)
+        ctx.data.setdefault("testing_place", ctx.process.testing_place)
         if ctx.process.after_testing:  # the result is due after the testing, not before it
             ctx.case.deadline_at = CALENDAR.deadline(testing_at, *ctx.process.after_testing)
         ctx.case.draft_result = await notice(ctx, testing_at, ctx.data["testing_place"])
