@@ -170,9 +170,11 @@ class GatewayConsumer:
                         await self.flush()
                         await consumer.commit()
                         failures = 0
-                    telemetry.CONSUMER_LAG.labels(self.system_id).set(sum(
-                        max(0, (consumer.highwater(tp) or 0) - await consumer.position(tp))
-                        for tp in consumer.assignment()))
+                        # what is left on the partitions just read (from the fetch's own high-water marks:
+                        # nothing here may wait on the broker)
+                        telemetry.CONSUMER_LAG.labels(self.system_id).set(sum(
+                            max(0, (consumer.highwater(tp) or 0) - records[-1].offset - 1)
+                            for tp, records in batch.items()))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
