@@ -13,8 +13,8 @@ from shared.topics import SystemId
 from . import demo
 
 #: the services that own a database, in start order
-SERVICES = ("nca", "gateway", "e_licensing", "provider_arm", "portal")
-SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM)
+SERVICES = ("nca", "gateway", "registries", "e_licensing", "provider_arm", "portal")
+SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM, SystemId.REGISTRIES)
 
 
 def ensure_pki(settings: CommonSettings) -> DevCA:
@@ -64,6 +64,7 @@ async def seed(settings: CommonSettings) -> None:
     from services.gateway import registry
     from services.portal import seed as portal_seed
     from services.provider_arm import seed as arm_seed
+    from services.registries import seed as registries_seed
 
     await seed_nca(settings)
 
@@ -75,6 +76,7 @@ async def seed(settings: CommonSettings) -> None:
         ("gateway", lambda s: registry.seed(s, creds)),
         ("portal", lambda s: portal_seed.seed(s, demo.APPLICANTS)),
         ("provider_arm", lambda s: arm_seed.seed(s, demo.OPERATORS)),
+        ("registries", lambda s: registries_seed.seed(s, demo.APPLICANTS, demo.OPERATORS)),
     ):
         db = Database(settings.database_url(service))
         try:
