@@ -47,8 +47,8 @@ from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
 from shared.signing import Signer
 
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca")
-FAULT_KINDS = ("kill:portal", "kill:gateway", "kill:e_licensing", "kill:provider_arm", "kill:nca",
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")
+FAULT_KINDS = ("kill:portal", "kill:gateway", "kill:e_licensing", "kill:provider_arm", "kill:nca", "kill:registries",
                "broker", "nca_outage", "database")
 #: revocation answers go stale this fast in the run, so an НУЦ outage outlasts the cache
 FRESHNESS_SECONDS = 3
@@ -132,7 +132,7 @@ class Chaos:
         self.drain_timeout = drain_timeout
         self.log = log
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="egov-chaos-"))
-        ports = {name: free_port() for name in (*SERVICES, "registries")}
+        ports = {name: free_port() for name in SERVICES}
         self.settings = CommonSettings(
             data_dir=self.data_dir, broker=f"127.0.0.1:{free_port()}",
             db_server=postgres or "sqlite", db_prefix=f"egov_chaos{uuid.uuid4().hex[:6]}_",
@@ -161,7 +161,7 @@ class Chaos:
             from shared.db.migrate import drop_database
 
             async def drop():
-                for service in ("nca", "gateway", "e_licensing", "provider_arm", "portal"):
+                for service in SERVICES:
                     await drop_database(self.settings.database_url(service))
             asyncio.run(drop())
 
