@@ -30,6 +30,11 @@ POWERS_OF_ATTORNEY = [
      "notary": "Нотариус г. Алматы Кенжебаева А. М., лицензия № 0001234"},
 ]
 
+#: where each provider sits (its region's administrative centre)
+REGION_SEATS = {"almaty": "г. Алматы, пл. Республики, д. 4", "mangistau": "Мангистауская область, г. Актау, 14 мкр., д. 1",
+                "zhambyl": "Жамбылская область, г. Тараз, ул. Толе би, д. 35",
+                "aktobe": "Актюбинская область, г. Актобе, пр. Абилкайыр хана, д. 40"}
+
 _STREETS = ["пр. Абая", "ул. Сатпаева", "пр. Достык", "ул. Жандосова", "пр. Аль-Фараби", "ул. Манаса"]
 
 
@@ -74,7 +79,7 @@ def demo_organisations(applicants: list[dict], operators: list[dict]) -> dict[st
         if head is None:
             continue
         orgs.setdefault(p.bin, {"name": p.name_ru, "head_iin": head["iin"], "head_name": head["full_name"],
-                                "address": f"{p.region}, административное здание акимата", "status": "ACTIVE"})
+                                "address": REGION_SEATS.get(p.region, p.region), "status": "ACTIVE"})
     return orgs
 
 
