@@ -26,7 +26,6 @@ from .schemas import (
     PersonIn,
     PersonQuery,
     PowerOfAttorneyIn,
-    PowerOfAttorneyQuery,
 )
 
 bearer = HTTPBearer(auto_error=False)

@@ -60,10 +60,12 @@ def test_broker_restart_in_the_middle_loses_nothing_and_applies_once(system, tmp
         r = c.submit(token, doc, signer.sign(canonical(doc)))
         assert r.status_code == 202, r.text
         request_ids.append(r.json()["request_id"])
+    # paid before: the payment is a sync call to ПШЭП, which needs the broker (a retryable 504 without it)
+    doc = c.prepare_document(token, iin)
     # the broker dies with the requests somewhere between portal, gateway, registry and provider
     system.stack.stop("broker", kill=True)
     time.sleep(1.5)
-    doc = c.prepare_document(token, iin)  # accepted while the broker is down: the outbox keeps it
+    # accepted while the broker is down: the outbox keeps it
     r = c.submit(token, doc, signer.sign(canonical(doc)))
     assert r.status_code == 202, r.text
     request_ids.append(r.json()["request_id"])
