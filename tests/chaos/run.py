@@ -384,7 +384,7 @@ class Chaos:
         from services.portal.models import Request, RequestEvent
         from services.provider_arm.models import Case, Task
         from shared.messaging.outbox import summary
-        from shared.topics import MessageState
+        from shared.topics import MessageState, ServiceId
 
         dup = {}
 
@@ -426,9 +426,12 @@ class Chaos:
                 self.report.failed_outbox[service] = (await summary(db, model)).get("FAILED", 0)
             finally:
                 await db.dispose()
+        # a sync call with no reply in time (ПШЭП killed) is DELIVERY_STOPPED too, but it is no dead letter:
+        # its caller got the retryable 504 SYNC_TIMEOUT and asks again
         self.report.dead_letters = await self._db("gateway", lambda s: s.scalar(
             select(func.count()).select_from(Message).where(
-                Message.state.in_((MessageState.DELIVERY_STOPPED, MessageState.NOT_DELIVERED)))))
+                Message.state.in_((MessageState.DELIVERY_STOPPED, MessageState.NOT_DELIVERED)),
+                Message.service_id.not_in(ServiceId.SYNC))))
 
     # --- the whole run --------------------------------------------------------------------
     async def _run(self) -> Report:
