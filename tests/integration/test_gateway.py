@@ -72,7 +72,8 @@ def test_broker_restart_in_the_middle_loses_nothing_and_applies_once(system, tmp
     time.sleep(1.5)
     system.stack.start_broker()
 
-    numbers = [c.wait_status(token, rid, {"IN_PROCESSING"}, timeout=90)["application_number"]
+    # registration now waits for ПШЭП's answer too (a sync call), whose recipient rejoins the restarted broker
+    numbers = [c.wait_status(token, rid, {"IN_PROCESSING"}, timeout=180)["application_number"]
                for rid in request_ids]
     assert len(set(numbers)) == len(request_ids)
     c.run_almaty_s2(numbers[0])
