@@ -13,12 +13,12 @@ from shared.topics import SystemId
 from . import demo
 
 #: the services that own a database, in start order
-SERVICES = ("nca", "gateway", "e_licensing", "provider_arm", "portal")
+SERVICES = ("nca", "gateway", "registries", "e_licensing", "provider_arm", "portal")
 #: processes without a database of their own, started after the services: the web pages (docs/web.md)
 FRONTENDS = ("web",)
 #: every process the launcher starts, in start order
 PROCESSES = SERVICES + FRONTENDS
-SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM)
+SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM, SystemId.REGISTRIES)
 
 
 def ensure_pki(settings: CommonSettings) -> DevCA:
@@ -68,6 +68,7 @@ async def seed(settings: CommonSettings) -> None:
     from services.gateway import seed as gateway_seed
     from services.portal import seed as portal_seed
     from services.provider_arm import seed as arm_seed
+    from services.registries import seed as registries_seed
 
     await seed_nca(settings)
 
@@ -79,6 +80,7 @@ async def seed(settings: CommonSettings) -> None:
         ("gateway", lambda s: gateway_seed.seed(s, creds)),
         ("portal", lambda s: portal_seed.seed(s, demo.APPLICANTS)),
         ("provider_arm", lambda s: arm_seed.seed(s, demo.operators())),
+        ("registries", lambda s: registries_seed.seed(s, demo.APPLICANTS, demo.operators())),
     ):
         db = Database(settings.database_url(service))
         try:

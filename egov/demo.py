@@ -26,6 +26,8 @@ def operators() -> list[dict]:
 
 
 OPERATORS = operators()
+#: the Almaty provider, whose staff the README's walk-through uses
+ALMATY = providers()["almaty-transport"]
 
 
 def key_dir(data_dir: Path, username: str, usage: str) -> Path:

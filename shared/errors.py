@@ -198,6 +198,37 @@ CATALOGUE: dict[str, ErrorSpec] = {
     "ADMIN_AUTH_FAILED": ErrorSpec(401, "Неверный токен администратора ШЭП", "ЭҮШ әкімшісінің токені қате"),
     "MESSAGE_NOT_FOUND": ErrorSpec(404, "Сообщение не найдено", "Хабарлама табылмады"),
     "ENVELOPE_INVALID": ErrorSpec(422, "Конверт сообщения неверен", "Хабарлама конверті қате"),
+    # --- state registries (ГБД ФЛ, ГБД ЮЛ, ЕНИС, ПШЭП), asked through the gateway's sync channel ---
+    # the ЦОН flow's "condition 1" / "process 4": the data cannot be obtained
+    "PERSON_NOT_FOUND": ErrorSpec(
+        404, "Физическое лицо с указанным ИИН не найдено в ГБД ФЛ",
+        "Көрсетілген ЖСН бар жеке тұлға ЖТ МДҚ-да табылмады", "process 4",
+    ),
+    "ORGANISATION_NOT_FOUND": ErrorSpec(
+        404, "Юридическое лицо с указанным БИН не найдено в ГБД ЮЛ",
+        "Көрсетілген БСН бар заңды тұлға ЗТ МДҚ-да табылмады", "process 4",
+    ),
+    "POWER_OF_ATTORNEY_NOT_FOUND": ErrorSpec(
+        404, "Доверенность не найдена в ЕНИС или не дана этому представителю",
+        "Сенімхат БНАЖ-да табылмады немесе бұл өкілге берілмеген", "process 4",
+    ),
+    "POWER_OF_ATTORNEY_REVOKED": ErrorSpec(
+        422, "Доверенность отменена", "Сенімхаттың күші жойылған", "process 4",
+    ),
+    "POWER_OF_ATTORNEY_EXPIRED": ErrorSpec(
+        422, "Срок действия доверенности истёк или ещё не наступил",
+        "Сенімхаттың қолданылу мерзімі өтті немесе әлі басталмаған", "process 4",
+    ),
+    "POWER_OF_ATTORNEY_SCOPE": ErrorSpec(
+        422, "Доверенность не распространяется на эту услугу", "Сенімхат бұл қызметке қолданылмайды", "process 4",
+    ),
+    "REGISTRY_QUERY_INVALID": ErrorSpec(
+        422, "Запрос к государственной базе данных составлен неверно",
+        "Мемлекеттік дерекқорға сұрау қате құрастырылған",
+    ),
+    "REGISTRY_RECORD_EXISTS": ErrorSpec(
+        409, "Запись с таким ключом уже есть в базе данных", "Мұндай кілті бар жазба дерекқорда бар",
+    ),
     # --- НУЦ (nca): issuance and revocation by the CA operator -------------------
     "CA_AUTH_FAILED": ErrorSpec(
         401, "Неверные учётные данные оператора УЦ", "КО операторының тіркелгі деректері қате"

@@ -47,6 +47,8 @@ class SystemId:
     PORTAL = "portal"
     E_LICENSING = "e_licensing"
     PROVIDER_ARM = "provider_arm"
+    #: ГБД ФЛ, ГБД ЮЛ, ЕНИС and ПШЭП: one system answering the sync channel (docs/registries.md)
+    REGISTRIES = "registries"
 
 
 class ServiceId:
@@ -60,3 +62,17 @@ class ServiceId:
     ELICENSE_RESULT = "ELICENSE_RESULT"
     #: e_licensing → portal: status notifications and the result for the personal cabinet
     PORTAL_NOTIFY = "PORTAL_NOTIFY"
+
+    # --- sync channel: the state registries (recipient ``registries``, docs/registries.md) ----------
+    #: ГБД ФЛ: an individual by IIN
+    GBDFL_PERSON = "GBDFL_PERSON"
+    #: ГБД ЮЛ: an organisation by BIN
+    GBDUL_ORGANISATION = "GBDUL_ORGANISATION"
+    #: ЕНИС: a notarised power of attorney by number, or by principal and representative
+    ENIS_POWER_OF_ATTORNEY = "ENIS_POWER_OF_ATTORNEY"
+    #: ПШЭП: a payment fact by payment id, or by payer and service
+    PSHEP_PAYMENT_STATUS = "PSHEP_PAYMENT_STATUS"
+    #: ПШЭП: the portal sends the applicant's payment for a service ("process 4")
+    PSHEP_PAY = "PSHEP_PAY"
+
+    SYNC = (GBDFL_PERSON, GBDUL_ORGANISATION, ENIS_POWER_OF_ATTORNEY, PSHEP_PAYMENT_STATUS, PSHEP_PAY)

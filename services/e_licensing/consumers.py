@@ -1,7 +1,11 @@
 """What ИС ГБД ЕЛ does with the messages the gateway delivers to it.
 
 ELICENSE_SUBMIT (from the portal): re-verify the applicant's signature, check the payment
-fact, register the application with a number (the variant's registration box: "process 9" in
+fact with ПШЭП through the gateway's sync channel ("condition 2": PSHEP_PAYMENT_STATUS for the
+document's ``payment_id``, which must be the applicant's, for this service, and not used by another
+application; refusal "process 5" PAYMENT_NOT_FOUND — nothing the request itself says about the
+payment is trusted; ПШЭП or the gateway unreachable is an outage: the message is left to
+redelivery, never refused), register the application with a number (the variant's registration box: "process 9" in
 Mangistau), tell the portal REGISTERED,
 forward the application through the gateway to the provider's workstation of its region.
 
@@ -17,6 +21,7 @@ personal cabinet.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -45,6 +50,10 @@ class ApplicantSignature:
 
     signer: dict = field(default_factory=dict)
     refusal: str | None = None
+    #: the payment fact as ПШЭП answered it (a paid service whose payment was found)
+    payment: dict | None = None
+    #: PAYMENT_NOT_FOUND when ПШЭП has no such payment of this applicant for this service
+    payment_refusal: str | None = None
 
 #: services with a fee (state duty or payment) checked against the ПШЭП record
 PAID_SERVICES = {code for code, svc in regulations.services().items() if svc.paid}
@@ -68,10 +77,46 @@ async def existing_permit(s: AsyncSession, doc: dict) -> Permit | None:
     return p
 
 
+#: how long, after ПШЭП could not be asked, further payment checks are deferred at once (no wait)
+PSHEP_BACKOFF_SECONDS = 3.0
+#: the longest one payment check waits for ПШЭП's answer
+PSHEP_TIMEOUT_SECONDS = 5.0
+
+
 def handlers(rt) -> dict[str, Handler]:
+    pshep_down_until = 0.0
+
+    async def check_payment(msg: Delivered, doc: dict) -> tuple[dict | None, str | None]:
+        """"Condition 2": the payment fact from ПШЭП, or PAYMENT_NOT_FOUND. An outage raises the
+        retryable ApiError (the consumer leaves the message to redelivery)."""
+        nonlocal pshep_down_until
+        payment_id = doc.get("payment_id")
+        if not isinstance(payment_id, str) or not payment_id:
+            return None, "PAYMENT_NOT_FOUND"
+        if time.monotonic() < pshep_down_until:
+            raise ApiError("UNAVAILABLE", detail="ПШЭП was unreachable a moment ago")
+        query = {"payment_id": payment_id, "payer_iin_bin": doc["iin_bin"], "service_code": doc["service_code"]}
+        try:
+            answer = await rt.sync.call(ServiceId.PSHEP_PAYMENT_STATUS, query, correlation_id=msg.correlation_id,
+                                        timeout_seconds=PSHEP_TIMEOUT_SECONDS)
+        except ApiError as exc:
+            if exc.code == "PAYMENT_NOT_FOUND":
+                return None, "PAYMENT_NOT_FOUND"
+            if exc.retryable:
+                pshep_down_until = time.monotonic() + PSHEP_BACKOFF_SECONDS
+                log.warning("ПШЭП not reachable: payment check deferred", code=exc.code, detail=exc.detail)
+            raise
+        payment = (answer.data or {}).get("payment") or {}
+        if (payment.get("payment_id") != payment_id or payment.get("payer_iin_bin") != doc["iin_bin"]
+                or payment.get("service_code") != doc["service_code"] or payment.get("status") != "PAID"
+                or payment.get("region") not in (None, doc.get("region"))):
+            return None, "PAYMENT_NOT_FOUND"
+        return payment, None
+
     async def check_applicant(msg: Delivered) -> ApplicantSignature:
-        """Re-verify the applicant's signature before the transaction. A bad signature is a refusal
-        told to the applicant; the НУЦ being unreachable is an outage (raised: redelivered later)."""
+        """Re-verify the applicant's signature before the transaction, then (for a paid service) ask
+        ПШЭП for the payment fact. A bad signature or no payment is a refusal told to the applicant;
+        the НУЦ or ПШЭП being unreachable is an outage (raised: redelivered later)."""
         doc = msg.data.document
         try:
             report = await rt.trust.verify(msg.data.signature, canonical(doc), usage="sign")
@@ -80,7 +125,10 @@ def handlers(rt) -> dict[str, Handler]:
                 raise
             return ApplicantSignature(refusal=exc.code)
         refusal = None if doc["iin_bin"] in (report.signer.iin, report.signer.bin) else "ECP_IIN_MISMATCH"
-        return ApplicantSignature(signer=report.signer.to_dict(), refusal=refusal)
+        checked = ApplicantSignature(signer=report.signer.to_dict(), refusal=refusal)
+        if refusal is None and doc["service_code"] in PAID_SERVICES:
+            checked.payment, checked.payment_refusal = await check_payment(msg, doc)
+        return checked
 
     async def check_result(msg: Delivered):
         """The provider's signed result: a signer with a signing right at the provider (else rejected)."""
@@ -115,15 +163,20 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
     doc, request_id = data["document"], data["request_id"]
     now = utcnow()
     refusal, signer = applicant.refusal, applicant.signer
+    payment = None
     if refusal is None and doc["service_code"] in PAID_SERVICES:
-        payment = data.get("payment") or {}
-        if payment.get("status") != "PAID" or payment.get("payment_id") != doc.get("payment_id"):
+        # the payment fact as ПШЭП told it (check_applicant), used by no other application
+        payment, refusal = applicant.payment, applicant.payment_refusal
+        if payment is None:
             refusal = "PAYMENT_NOT_FOUND"
+        elif await s.scalar(select(Application.id).where(Application.payment_id == payment["payment_id"])):
+            payment, refusal = None, "PAYMENT_NOT_FOUND"
     if refusal is None and is_amendment(doc.get("subtype")) and await existing_permit(s, doc) is None:
         refusal = "LICENCE_NOT_FOUND"
     app = Application(request_id=request_id, service_code=doc["service_code"], region=doc["region"],
                       subtype=doc["subtype"], applicant_iin_bin=doc["iin_bin"], document=doc,
-                      signature=data["signature"], signer=signer, payment=data.get("payment"),
+                      signature=data["signature"], signer=signer, payment=payment,
+                      payment_id=payment["payment_id"] if payment else None,
                       status="REFUSED" if refusal else "REGISTERED", refusal_code=refusal,
                       registered_at=now, updated_at=now)
     s.add(app)
@@ -146,7 +199,7 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
         route_id=doc["region"],
         data={"application_number": app.number, "request_id": request_id, "document": doc,
               "signature": data["signature"], "applicant": data.get("applicant"),
-              "attachments": data.get("attachments", []), "payment": data.get("payment"),
+              "attachments": data.get("attachments", []), "payment": payment,
               "registered_at": now.isoformat()},
     )
 

@@ -22,6 +22,7 @@ SYSTEMS = {
     SystemId.PORTAL: "Портал электронного правительства (ПЭП)",
     SystemId.E_LICENSING: "ИС ГБД «Е-лицензирование»",
     SystemId.PROVIDER_ARM: "АРМ услугодателя (АРМ РШЭП / ИС АРМ ГБД ЕЛ)",
+    SystemId.REGISTRIES: "ГБД ФЛ, ГБД ЮЛ, ЕНИС, ПШЭП (государственные базы данных и платёжный шлюз)",
 }
 
 SERVICES = {
@@ -29,6 +30,12 @@ SERVICES = {
     ServiceId.ARM_PROCESS: ("Передача заявления в АРМ услугодателя региона", None),
     ServiceId.ELICENSE_RESULT: ("Статусы и результат услуги в ИС ГБД ЕЛ", SystemId.E_LICENSING),
     ServiceId.PORTAL_NOTIFY: ("Статусы и результат в личный кабинет", SystemId.PORTAL),
+    # the sync channel: the state registries (docs/registries.md)
+    ServiceId.GBDFL_PERSON: ("ГБД ФЛ: сведения о физическом лице по ИИН", SystemId.REGISTRIES),
+    ServiceId.GBDUL_ORGANISATION: ("ГБД ЮЛ: сведения о юридическом лице по БИН", SystemId.REGISTRIES),
+    ServiceId.ENIS_POWER_OF_ATTORNEY: ("ЕНИС: нотариальная доверенность", SystemId.REGISTRIES),
+    ServiceId.PSHEP_PAYMENT_STATUS: ("ПШЭП: факт оплаты", SystemId.REGISTRIES),
+    ServiceId.PSHEP_PAY: ("ПШЭП: оплата услуги", SystemId.REGISTRIES),
 }
 
 
@@ -42,6 +49,16 @@ ACL = [
     (SystemId.E_LICENSING, ServiceId.ARM_PROCESS),
     (SystemId.E_LICENSING, ServiceId.PORTAL_NOTIFY),
     (SystemId.PROVIDER_ARM, ServiceId.ELICENSE_RESULT),
+    # the portal sends the applicant to ПШЭП ("process 4"); ИС ГБД ЕЛ checks the payment fact
+    # ("condition 2") and may ask the state databases about applicants and representatives
+    (SystemId.PORTAL, ServiceId.PSHEP_PAY),
+    (SystemId.E_LICENSING, ServiceId.PSHEP_PAYMENT_STATUS),
+    (SystemId.E_LICENSING, ServiceId.GBDFL_PERSON),
+    (SystemId.E_LICENSING, ServiceId.GBDUL_ORGANISATION),
+    (SystemId.E_LICENSING, ServiceId.ENIS_POWER_OF_ATTORNEY),
+    (SystemId.PROVIDER_ARM, ServiceId.GBDFL_PERSON),
+    (SystemId.PROVIDER_ARM, ServiceId.GBDUL_ORGANISATION),
+    (SystemId.PROVIDER_ARM, ServiceId.ENIS_POWER_OF_ATTORNEY),
 ]
 
 
@@ -63,7 +80,8 @@ async def seed(session: AsyncSession, credentials: dict[str, tuple[str, bytes]])
     await session.flush()
     for service_id, (title, recipient) in SERVICES.items():
         if await session.get(Service, service_id) is None:
-            session.add(Service(service_id=service_id, title=title, recipient_id=recipient, channel="async", enabled=True))
+            channel = "sync" if service_id in ServiceId.SYNC else "async"
+            session.add(Service(service_id=service_id, title=title, recipient_id=recipient, channel=channel, enabled=True))
     await session.flush()
     for route_id, recipient in routes().items():
         if await session.get(Route, (ServiceId.ARM_PROCESS, route_id)) is None:

@@ -94,8 +94,10 @@ async def submit(
     body: SubmitIn, request: HttpRequest, user: User = Depends(current_user), s: AsyncSession = Depends(session, scope="function")
 ) -> SubmitOut:
     """Submit a document signed with the applicant's ЭЦП (detached CMS over its JCS bytes).
-    Refusals: 403 IIN_BIN_NOT_OWNER, 402 PAYMENT_NOT_FOUND, 422 ECP_*, 409 DUPLICATE_REQUEST,
-    422 FORM_INVALID / DOCUMENTS_INCOMPLETE / SERVICE_UNKNOWN — each with its diagram step."""
+    Refusals: 403 IIN_BIN_NOT_OWNER, 422 ECP_*, 409 DUPLICATE_REQUEST,
+    422 FORM_INVALID / DOCUMENTS_INCOMPLETE / SERVICE_UNKNOWN — each with its diagram step. The
+    payment (``payment_id``) is checked with ПШЭП by ИС ГБД ЕЛ: an unpaid request becomes REFUSED
+    with PAYMENT_NOT_FOUND ("process 5") in its timeline."""
     rt = request.app.state.rt
     await request.app.state.quotas.requests.hit(user.iin_bin)
     checked = await submission.check(body.document, body.signature, rt.trust)  # before the transaction

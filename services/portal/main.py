@@ -51,8 +51,8 @@ async def lifespan(app):
 app = create_app(
     "portal",
     title="ПЭП — e-government portal (egov-sim)",
-    description="Applicants register and log in by IIN/BIN, choose a service from the catalogue, pay through "
-    "the ПШЭП imitation, attach documents and submit requests signed with their ЭЦП (CMS over JCS). "
+    description="Applicants register and log in by IIN/BIN, choose a service from the catalogue, pay at "
+    "ПШЭП (over the gateway's sync channel), attach documents and submit requests signed with their ЭЦП (CMS over JCS). "
     "Requests travel through the gateway to ИС ГБД «Е-лицензирование» and the provider; the signed "
     "result comes back to the personal cabinet.",
     lifespan=lifespan,

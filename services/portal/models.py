@@ -28,7 +28,8 @@ class User(Base):
 
 
 class Payment(Base):
-    """A payment through the ПШЭП imitation."""
+    """A payment through the former ПШЭП imitation: no longer written — payments are recorded at ПШЭП
+    (services/registries) and checked there by ИС ГБД ЕЛ; the table stays for existing databases."""
 
     __tablename__ = "payments"
 

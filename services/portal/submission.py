@@ -6,7 +6,8 @@
    certificate equals the IIN/BIN of the document (a BIN's signer must hold a signing right);
 3. the document is the logged-in applicant's;
 4. the form validates against the service's schema; the required documents are attached;
-5. the payment exists, is the applicant's, for this service, and unused ("condition 2",
+5. (the payment is not checked here: the document carries its ``payment_id`` under the
+   applicant's signature, and ИС ГБД ЕЛ checks the payment fact with ПШЭП — "condition 2",
    refusal "process 5");
 6. the nonce was never used (a replayed submission — checked right after ownership, so that a
    replay is told as one) and ``created_at`` is fresh.
@@ -35,7 +36,7 @@ from shared.signing import TrustStore
 from shared.topics import MessageType, ServiceId
 
 from . import catalogue
-from .models import Attachment, Payment, Request, RequestEvent, User
+from .models import Attachment, Request, RequestEvent, User
 
 log = structlog.get_logger("portal")
 
@@ -143,13 +144,6 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
         raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"],
                        detail=f"required, each by its own attachment: {', '.join(required)}")
 
-    payment = None
-    if entry.fee_mrp:
-        payment = await s.get(Payment, doc.payment_id) if doc.payment_id else None
-        if (payment is None or payment.iin_bin != user.iin_bin or payment.status != "PAID"
-                or payment.service_code != entry.code or payment.region != doc.region or payment.request_id):
-            raise ApiError("PAYMENT_NOT_FOUND", step=steps["payment"])
-
     request_id = str(uuid.uuid4())
     expected = variant.expected_result_at(doc.subtype, now)
     req = Request(request_id=request_id, iin_bin=user.iin_bin, service_code=entry.code, region=doc.region,
@@ -158,8 +152,6 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
     s.add(req)
     s.add(RequestEvent(request_id=request_id, at=now, status="SUBMITTED", step=steps["form"],
                        actor=signer.common_name, note="Запрос подписан ЭЦП и принят порталом"))
-    if payment is not None:
-        payment.request_id = request_id
     await s.flush()
     outbox.enqueue(
         s,
@@ -176,8 +168,6 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
                  "content_type": a.content_type, "size": a.size, "sha256": a.sha256}
                 for ref, a in attached
             ],
-            "payment": {"payment_id": payment.payment_id, "amount": payment.amount, "status": payment.status}
-            if payment else None,
             "expected_result_at": expected.isoformat(),
         },
     )

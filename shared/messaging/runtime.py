@@ -6,6 +6,7 @@ import asyncio
 from shared.db import Database
 from shared.messaging.consumer import GatewayClient, GatewayConsumer, Handler
 from shared.messaging.outbox import Outbox, OutboxRelay
+from shared.messaging.sync import SyncClient
 from shared.settings import CommonSettings
 from shared.signing import Signer, TrustStore
 
@@ -24,6 +25,8 @@ class SystemRuntime:
         self.outbox = Outbox(outbox_model, system_id, self.signer)
         self.relay = OutboxRelay(self.db, self.outbox, settings.gateway_url, password, settings.outbox_poll_seconds)
         self.gateway = GatewayClient(settings.gateway_url, system_id, password)
+        #: calls over the gateway's sync channel (the state registries)
+        self.sync = SyncClient(settings.gateway_url, system_id, password, self.signer, self.trust)
         self.consumer = GatewayConsumer(
             system_id=system_id,
             bootstrap=settings.broker,
@@ -44,6 +47,7 @@ class SystemRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.relay.close()
         await self.gateway.close()
+        await self.sync.aclose()
         await self.trust.aclose()
         await self.db.dispose()
 

@@ -47,8 +47,8 @@ from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
 from shared.signing import Signer
 
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca")
-FAULT_KINDS = ("kill:portal", "kill:gateway", "kill:e_licensing", "kill:provider_arm", "kill:nca",
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")
+FAULT_KINDS = ("kill:portal", "kill:gateway", "kill:e_licensing", "kill:provider_arm", "kill:nca", "kill:registries",
                "broker", "nca_outage", "database")
 #: revocation answers go stale this fast in the run, so an НУЦ outage outlasts the cache
 FRESHNESS_SECONDS = 3
@@ -132,7 +132,7 @@ class Chaos:
         self.drain_timeout = drain_timeout
         self.log = log
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="egov-chaos-"))
-        ports = {name: free_port() for name in (*SERVICES, "registries")}
+        ports = {name: free_port() for name in SERVICES}
         self.settings = CommonSettings(
             data_dir=self.data_dir, broker=f"127.0.0.1:{free_port()}",
             db_server=postgres or "sqlite", db_prefix=f"egov_chaos{uuid.uuid4().hex[:6]}_",
@@ -161,7 +161,7 @@ class Chaos:
             from shared.db.migrate import drop_database
 
             async def drop():
-                for service in ("nca", "gateway", "e_licensing", "provider_arm", "portal"):
+                for service in SERVICES:
                     await drop_database(self.settings.database_url(service))
             asyncio.run(drop())
 
@@ -257,7 +257,7 @@ class Chaos:
             await asyncio.gather(*(self._operator(http, name, stop) for name in OPERATORS))
 
     async def _operator(self, http: httpx.AsyncClient, username: str, stop: asyncio.Event) -> None:
-        password = next(o["password"] for o in demo.OPERATORS if o["username"] == username)
+        password = next(o["password"] for o in demo.operators() if o["username"] == username)
         signer = Signer.from_dir(demo.key_dir(self.data_dir, username, "sign"))
         token, sem = None, asyncio.Semaphore(4)
 
@@ -384,7 +384,7 @@ class Chaos:
         from services.portal.models import Request, RequestEvent
         from services.provider_arm.models import Case, Task
         from shared.messaging.outbox import summary
-        from shared.topics import MessageState
+        from shared.topics import MessageState, ServiceId
 
         dup = {}
 
@@ -426,9 +426,12 @@ class Chaos:
                 self.report.failed_outbox[service] = (await summary(db, model)).get("FAILED", 0)
             finally:
                 await db.dispose()
+        # a sync call with no reply in time (ПШЭП killed) is DELIVERY_STOPPED too, but it is no dead letter:
+        # its caller got the retryable 504 SYNC_TIMEOUT and asks again
         self.report.dead_letters = await self._db("gateway", lambda s: s.scalar(
             select(func.count()).select_from(Message).where(
-                Message.state.in_((MessageState.DELIVERY_STOPPED, MessageState.NOT_DELIVERED)))))
+                Message.state.in_((MessageState.DELIVERY_STOPPED, MessageState.NOT_DELIVERED)),
+                Message.service_id.not_in(ServiceId.SYNC))))
 
     # --- the whole run --------------------------------------------------------------------
     async def _run(self) -> Report:

@@ -60,17 +60,20 @@ def test_broker_restart_in_the_middle_loses_nothing_and_applies_once(system, tmp
         r = c.submit(token, doc, signer.sign(canonical(doc)))
         assert r.status_code == 202, r.text
         request_ids.append(r.json()["request_id"])
+    # paid before: the payment is a sync call to ПШЭП, which needs the broker (a retryable 504 without it)
+    doc = c.prepare_document(token, iin)
     # the broker dies with the requests somewhere between portal, gateway, registry and provider
     system.stack.stop("broker", kill=True)
     time.sleep(1.5)
-    doc = c.prepare_document(token, iin)  # accepted while the broker is down: the outbox keeps it
+    # accepted while the broker is down: the outbox keeps it
     r = c.submit(token, doc, signer.sign(canonical(doc)))
     assert r.status_code == 202, r.text
     request_ids.append(r.json()["request_id"])
     time.sleep(1.5)
     system.stack.start_broker()
 
-    numbers = [c.wait_status(token, rid, {"IN_PROCESSING"}, timeout=90)["application_number"]
+    # registration now waits for ПШЭП's answer too (a sync call), whose recipient rejoins the restarted broker
+    numbers = [c.wait_status(token, rid, {"IN_PROCESSING"}, timeout=180)["application_number"]
                for rid in request_ids]
     assert len(set(numbers)) == len(request_ids)
     c.run_almaty_s2(numbers[0])

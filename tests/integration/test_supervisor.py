@@ -19,7 +19,7 @@ from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "web")
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "web")
 
 
 def free_port() -> int:
@@ -46,7 +46,7 @@ def wait_for(fn, timeout: float = 60, step: float = 0.3):
 @pytest.fixture
 def stack_env(tmp_path):
     env = dict(os.environ, EGOV_DATA_DIR=str(tmp_path / "egov"), EGOV_BROKER=f"127.0.0.1:{free_port()}")
-    for service in (*SERVICES, "registries"):
+    for service in SERVICES:
         env[f"EGOV_{service.upper()}_PORT"] = str(free_port())
     env["EGOV_NCA_URL"] = f"http://127.0.0.1:{env['EGOV_NCA_PORT']}"
     env["EGOV_GATEWAY_URL"] = f"http://127.0.0.1:{env['EGOV_GATEWAY_PORT']}"

@@ -141,7 +141,7 @@ def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Pa
         p = ctx.new_page()
         p.goto(f"{web}/arm")
         p.fill("#username", username)
-        p.fill("#password", next(o for o in demo.OPERATORS if o["username"] == username)["password"])
+        p.fill("#password", next(o for o in demo.operators() if o["username"] == username)["password"])
         p.click("#login")
         p.wait_for_url(re.compile(r".*/arm$"))
         ops[username] = p

@@ -1,0 +1,4 @@
+from services.registries.models import Base
+from shared.db.migrate import run_env
+
+run_env(Base.metadata)

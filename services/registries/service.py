@@ -1,0 +1,172 @@
+"""The registries' records and lookups: what each sync service answers (docs/registries.md).
+
+Every lookup returns the record as the answer's ``data`` or raises the catalogue's refusal
+(PERSON_NOT_FOUND, ORGANISATION_NOT_FOUND, POWER_OF_ATTORNEY_*, PAYMENT_NOT_FOUND).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.calendar import ALMATY
+from shared.db import utcnow
+from shared.errors import ApiError
+
+from .models import Organisation, Payment, Person, PowerOfAttorney
+from .schemas import OrganisationQuery, PaymentIn, PaymentQuery, PersonQuery, PowerOfAttorneyQuery
+
+
+def today() -> date:
+    return utcnow().astimezone(ALMATY).date()
+
+
+# --- the records as answered ------------------------------------------------------------------------
+
+
+def person_view(p: Person) -> dict:
+    full = " ".join(x for x in (p.surname, p.name, p.patronymic) if x)
+    return {"iin": p.iin, "surname": p.surname, "name": p.name, "patronymic": p.patronymic, "full_name": full,
+            "birth_date": p.birth_date.isoformat(), "document_number": p.document_number, "address": p.address}
+
+
+def organisation_view(o: Organisation) -> dict:
+    return {"bin": o.bin, "name": o.name, "head": {"iin": o.head_iin, "name": o.head_name}, "address": o.address,
+            "status": o.status}
+
+
+def power_of_attorney_view(p: PowerOfAttorney, on: date | None = None) -> dict:
+    on = on or today()
+    return {"number": p.number, "principal_iin_bin": p.principal_iin_bin, "representative_iin": p.representative_iin,
+            "scope": list(p.scope), "valid_from": p.valid_from.isoformat(), "valid_until": p.valid_until.isoformat(),
+            "revoked": p.revoked, "notary": p.notary,
+            "valid": not p.revoked and p.valid_from <= on <= p.valid_until}
+
+
+def payment_view(p: Payment) -> dict:
+    return {"payment_id": p.payment_id, "payer_iin_bin": p.payer_iin_bin, "service_code": p.service_code,
+            "region": p.region, "amount": p.amount, "currency": p.currency, "status": p.status,
+            "paid_at": p.paid_at.isoformat()}
+
+
+# --- lookups ------------------------------------------------------------------------------------------
+
+
+async def find_person(s: AsyncSession, q: PersonQuery) -> dict:
+    p = await s.get(Person, q.iin)
+    if p is None:
+        raise ApiError("PERSON_NOT_FOUND", detail=q.iin)
+    return {"person": person_view(p)}
+
+
+async def find_organisation(s: AsyncSession, q: OrganisationQuery) -> dict:
+    o = await s.get(Organisation, q.bin)
+    if o is None:
+        raise ApiError("ORGANISATION_NOT_FOUND", detail=q.bin)
+    return {"organisation": organisation_view(o)}
+
+
+def _verdict(p: PowerOfAttorney, q: PowerOfAttorneyQuery, on: date) -> str | None:
+    """Why this power of attorney does not serve the query (a catalogue code), or None."""
+    if p.revoked:
+        return "POWER_OF_ATTORNEY_REVOKED"
+    if not p.valid_from <= on <= p.valid_until:
+        return "POWER_OF_ATTORNEY_EXPIRED"
+    if q.service_code and "all" not in p.scope and q.service_code not in p.scope:
+        return "POWER_OF_ATTORNEY_SCOPE"
+    return None
+
+
+#: when no candidate serves, the refusal told is the most telling one
+_ORDER = ("POWER_OF_ATTORNEY_SCOPE", "POWER_OF_ATTORNEY_EXPIRED", "POWER_OF_ATTORNEY_REVOKED")
+
+
+async def find_power_of_attorney(s: AsyncSession, q: PowerOfAttorneyQuery) -> dict:
+    """A power of attorney that is in force on ``q.on`` (today) for ``q.service_code``: by number, or
+    the principal's to the representative. REVOKED / EXPIRED / SCOPE when the only ones found are not."""
+    on = q.on or today()
+    stmt = select(PowerOfAttorney)
+    if q.number is not None:
+        stmt = stmt.where(PowerOfAttorney.number == q.number)
+    if q.principal_iin_bin:
+        stmt = stmt.where(PowerOfAttorney.principal_iin_bin == q.principal_iin_bin)
+    if q.representative_iin:
+        stmt = stmt.where(PowerOfAttorney.representative_iin == q.representative_iin)
+    found = list(await s.scalars(stmt.order_by(PowerOfAttorney.valid_until.desc(), PowerOfAttorney.number)))
+    if not found:
+        raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", detail=q.number or f"{q.principal_iin_bin} → {q.representative_iin}")
+    verdicts = [(_verdict(p, q, on), p) for p in found]
+    for verdict, p in verdicts:
+        if verdict is None:
+            return {"power_of_attorney": power_of_attorney_view(p, on)}
+    worst = min((v for v, _ in verdicts), key=_ORDER.index)
+    p = next(p for v, p in verdicts if v == worst)
+    raise ApiError(worst, detail=p.number)
+
+
+async def find_payment(s: AsyncSession, q: PaymentQuery) -> dict:
+    if q.payment_id is not None:
+        p = await s.get(Payment, q.payment_id)
+        if p is not None and q.payer_iin_bin and p.payer_iin_bin != q.payer_iin_bin:
+            p = None
+        if p is not None and q.service_code and p.service_code != q.service_code:
+            p = None
+    else:
+        p = await s.scalar(select(Payment).where(Payment.payer_iin_bin == q.payer_iin_bin,
+                                                 Payment.service_code == q.service_code)
+                           .order_by(Payment.paid_at.desc()).limit(1))
+    if p is None or p.status != "PAID":
+        raise ApiError("PAYMENT_NOT_FOUND", detail=q.payment_id or f"{q.payer_iin_bin} {q.service_code}")
+    return {"payment": payment_view(p)}
+
+
+async def record_payment(s: AsyncSession, body: PaymentIn, *, request_key: str | None, source: str) -> dict:
+    """The payment fact, once per ``request_key`` (the sync call's messageId): a redelivered call
+    answers the payment recorded the first time."""
+    key = request_key or str(uuid.uuid4())
+    existing = await s.scalar(select(Payment).where(Payment.request_key == key))
+    if existing is not None:
+        return {"payment": payment_view(existing)}
+    p = Payment(payment_id=str(uuid.uuid4()), payer_iin_bin=body.payer_iin_bin, service_code=body.service_code,
+                region=body.region, amount=body.amount, currency="KZT", status="PAID", request_key=key,
+                source=source, paid_at=utcnow())
+    s.add(p)
+    await s.flush()
+    return {"payment": payment_view(p)}
+
+
+async def record_payment_once(db, body: PaymentIn, *, request_key: str, source: str) -> dict:
+    """:func:`record_payment` in its own transaction; two deliveries of one call at once record one."""
+    try:
+        async with db.session() as s:
+            return await record_payment(s, body, request_key=request_key, source=source)
+    except IntegrityError:
+        async with db.read() as s:
+            p = await s.scalar(select(Payment).where(Payment.request_key == request_key))
+            return {"payment": payment_view(p)}
+
+
+# --- admin: upserts -------------------------------------------------------------------------------------
+
+
+async def put(s: AsyncSession, model, key: str, values: dict):
+    row = await s.get(model, key)
+    if row is None:
+        row = model(**{model.__mapper__.primary_key[0].name: key}, **values)
+        s.add(row)
+    else:
+        for k, v in values.items():
+            setattr(row, k, v)
+    row.updated_at = utcnow()
+    await s.flush()
+    return row
+
+
+async def powers_of(s: AsyncSession, iin_bin: str) -> list[dict]:
+    rows = await s.scalars(select(PowerOfAttorney).where(or_(PowerOfAttorney.principal_iin_bin == iin_bin,
+                                                             PowerOfAttorney.representative_iin == iin_bin))
+                           .order_by(PowerOfAttorney.number))
+    return [power_of_attorney_view(p) for p in rows]
