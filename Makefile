@@ -34,11 +34,11 @@ test-integration: $(STAMP)
 ##        latest.svg; PROFILE=1 adds a pass under py-spy (docs/performance.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench --n $(or $(N),5000) --clients $(or $(C),32) --rate $(or $(RATE),100) \
-		$(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL)) $(if $(PROFILE),--profile)
+		$(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL) --replicas) $(if $(PROFILE),--profile)
 
 ## chaos: thousands of applications while services, the broker, the НУЦ (and PostgreSQL) fail; prints one table
 chaos: $(STAMP)
-	$(BIN)/python -m tests.chaos --applications $(or $(N),2000) $(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL))
+	$(BIN)/python -m tests.chaos --applications $(or $(N),2000) $(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL) --replicas)
 
 ## docs: build the documentation site into site/ (offline: the error catalogue from shared/errors.py, each service's OpenAPI with ReDoc)
 docs: $(STAMP)

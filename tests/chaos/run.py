@@ -475,6 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", help="also run on this PostgreSQL server, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432")
     p.add_argument("--seed", type=int)
     p.add_argument("--json", type=Path, help="write the reports here")
+    p.add_argument("--replicas", action="store_true",
+                   help="after the runs, two instances of every service on PostgreSQL, one of each killed in turn")
     args = p.parse_args(argv)
     reports = []
     for backend in ["sqlite"] + (["postgresql"] if args.postgres else []):
@@ -482,6 +484,14 @@ def main(argv: list[str] | None = None) -> int:
         chaos = Chaos(applications=args.applications, clients=args.clients, applicants=args.applicants, rate=args.rate,
                       postgres=args.postgres if backend == "postgresql" else None, seed=args.seed)
         report = chaos.run()
+        print(report.table())
+        reports.append(report)
+    if args.replicas and args.postgres:
+        from .replicas import Replicas
+
+        print("== two instances of every service, on postgresql")
+        report = Replicas(applications=args.applications, clients=args.clients, applicants=args.applicants,
+                          rate=args.rate, postgres=args.postgres, seed=args.seed).run()
         print(report.table())
         reports.append(report)
     if args.json:

@@ -199,6 +199,7 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
     rows = (await s.execute(
         select(Task, Case).join(Case, Case.id == Task.case_id)
         .where(Task.status == "OPEN", Task.overdue_at.is_(None), Task.due_at.is_not(None), Task.due_at < now)
+        .with_for_update(of=Task, skip_locked=True)  # two replicas: each overdue task reported by one of them
     )).all()
     alerts = []
     for task, case in rows:
