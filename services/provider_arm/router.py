@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 from typing import Any, AsyncIterator
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
@@ -254,13 +254,17 @@ async def bpmn(process_id: str) -> Response:
             responses={200: {"content": {"image/svg+xml": {}}},
                        **error_responses("AUTH_REQUIRED", "NOT_FOUND", "VALIDATION_ERROR")})
 async def diagram(process_id: str, request: Request, request_id: str | None = Query(None, max_length=36),
+                  lang: Literal["ru", "kk"] = Query("ru", description="the steps' titles in Russian or Kazakh"),
                   token: str | None = Depends(oauth2)) -> Response:
     """The definition drawn as SVG (public). With ``?request_id=`` — for an operator of the case's
     provider only (401 without a login) — the steps that request's case went through are marked
-    visited and its open step current (404 when the case is not of this process or provider)."""
+    visited and its open step current (404 when the case is not of this process or provider).
+    ``?lang=kk``: the steps in Kazakh."""
     p = regulations.all_processes().get(process_id)
     if p is None:
         raise ApiError("NOT_FOUND")
+    if lang == "kk":
+        p = p.in_kazakh()
     current, visited, taken = None, [], []
     if request_id:
         op = await current_operator(request, token)

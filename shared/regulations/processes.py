@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -200,6 +200,14 @@ class Process:
 
         limit = self.deadlines_for(subtype)[1 if refusal else 0]
         return CALENDAR.deadline(received_at, *limit, skip_day_of_receipt=self.deadlines_skip_receipt)
+
+    def in_kazakh(self) -> "Process":
+        """The same definition with the Kazakh titles in the places the Russian ones are read from
+        (for a drawing in Kazakh)."""
+        steps = tuple(replace(s, title_ru=s.title_kk or s.title_ru, decisions=tuple(
+            replace(d, title_ru=d.title_kk or d.title_ru) for d in s.decisions)) for s in self.steps)
+        return replace(self, title_ru=self.title_kk, result_title_ru=self.result_title_kk or self.result_title_ru,
+                       steps=steps)
 
     def source_of(self, step: Step) -> str:
         return f"seed {self.seed} {step.cite}"

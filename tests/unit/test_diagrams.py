@@ -209,3 +209,14 @@ def test_bpmn_without_graphviz(monkeypatch):
     p = PROCESSES["S6-aktobe"]
     spec = _spiff_spec(to_xml(p), p.id)
     assert {f"task_{s.key}" for s in p.steps} <= set(spec.task_specs)
+
+
+def test_a_diagram_in_kazakh_has_the_kazakh_titles():
+    from shared.regulations import find
+
+    p = find("S2", "almaty")
+    svg = diagram.render_svg(p.in_kazakh())
+    shown = _norm(" ".join(t.text or "" for t in ET.fromstring(svg).iter(f"{SVG}text")))
+    for s in p.steps:
+        assert _norm(f"{s.no}. {s.title_kk}") in shown, s.key
+        assert _norm(s.title_ru) not in shown
