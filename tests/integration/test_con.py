@@ -18,7 +18,7 @@ from shared.iin import make_iin
 from shared.regulations import find
 from shared.signing import Signer
 
-from .conftest import running_system
+from .conftest import PG_URL, running_system
 
 pytestmark = pytest.mark.integration
 
@@ -29,9 +29,11 @@ POA_VALID = "2026-0001-N"         # Демо Транс → Мадина, S1/S2,
 POA_REVOKED = "2025-0417-N"       # Айгуль → Мадина, revoked
 
 
-@pytest.fixture(scope="module")
-def sut(tmp_path_factory):
-    with running_system(tmp_path_factory.mktemp("egov-con")) as s:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def sut(request, tmp_path_factory):
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("EGOV_TEST_POSTGRES_URL is not set")
+    with running_system(tmp_path_factory.mktemp(f"egov-con-{request.param}"), request.param) as s:
         yield s
 
 
