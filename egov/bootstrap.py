@@ -13,12 +13,13 @@ from shared.topics import SystemId
 from . import demo
 
 #: the services that own a database, in start order
-SERVICES = ("nca", "gateway", "registries", "e_licensing", "provider_arm", "portal")
+SERVICES = ("nca", "gateway", "registries", "e_licensing", "provider_arm", "portal", "con")
 #: processes without a database of their own, started after the services: the web pages (docs/web.md)
 FRONTENDS = ("web",)
 #: every process the launcher starts, in start order
 PROCESSES = SERVICES + FRONTENDS
-SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM, SystemId.REGISTRIES)
+SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM, SystemId.REGISTRIES,
+           SystemId.CON)
 
 
 def ensure_pki(settings: CommonSettings) -> DevCA:
@@ -65,6 +66,7 @@ async def seed_nca(settings: CommonSettings) -> None:
 
 
 async def seed(settings: CommonSettings) -> None:
+    from services.con import seed as con_seed
     from services.gateway import seed as gateway_seed
     from services.portal import seed as portal_seed
     from services.provider_arm import seed as arm_seed
@@ -81,6 +83,7 @@ async def seed(settings: CommonSettings) -> None:
         ("portal", lambda s: portal_seed.seed(s, demo.APPLICANTS)),
         ("provider_arm", lambda s: arm_seed.seed(s, demo.operators())),
         ("registries", lambda s: registries_seed.seed(s, demo.APPLICANTS, demo.operators())),
+        ("con", lambda s: con_seed.seed(s, demo.con_operators())),
     ):
         db = Database(settings.database_url(service))
         try:

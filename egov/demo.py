@@ -30,13 +30,21 @@ OPERATORS = operators()
 ALMATY = providers()["almaty-transport"]
 
 
+def con_operators() -> list[dict]:
+    """The ЦОН's demo operators (``regulations/con.toml``), employees of the ЦОН's BIN."""
+    from shared.regulations.con import con
+
+    desk = con()
+    return [{**o, "bin": desk.bin, "org": desk.name_ru, "roles": ["con_operator"]} for o in desk.operators]
+
+
 def key_dir(data_dir: Path, username: str, usage: str) -> Path:
     return data_dir / "pki" / "demo" / username / usage
 
 
 def issue_all(ca, data_dir: Path) -> None:
     """Issue SIGN and AUTH certificates to every demo person who has none yet."""
-    for person in APPLICANTS + operators():
+    for person in APPLICANTS + operators() + con_operators():
         for usage in ("sign", "auth"):
             d = key_dir(data_dir, person["username"], usage)
             if (d / "cert.pem").exists():
@@ -65,4 +73,8 @@ def accounts(data_dir: Path) -> dict:
             {"username": o["username"], "password": o["password"], "full_name": o["full_name"], "iin": o["iin"],
              "roles": o["roles"], "certificate_roles": o["cert_roles"], "organisation_bin": o["bin"],
              "organisation": o["org"], **keys(o)} for o in operators()]},
+        "con": {"operators": [
+            {"username": o["username"], "password": o["password"], "full_name": o["full_name"], "iin": o["iin"],
+             "region": o["region"], "organisation_bin": o["bin"], "organisation": o["org"], **keys(o)}
+            for o in con_operators()]},
     }

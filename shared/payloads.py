@@ -44,6 +44,11 @@ class Submission(_CarriesDocument):
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     payment: dict[str, Any] | None = None
     expected_result_at: str | None = None
+    #: where the request was accepted: the portal (signed by the applicant) or a ЦОН desk (signed by
+    #: the ЦОН operator, sent by the system ``con``; docs/con.md)
+    channel: Literal["portal", "con"] = "portal"
+    #: (ЦОН) the receipt (расписка) number the applicant holds
+    receipt_number: str | None = Field(None, max_length=32)
 
 
 class RegisteredApplication(_CarriesDocument):

@@ -16,6 +16,7 @@ DEFAULT_PORTS = {
     "provider_arm": 8004,
     "nca": 8005,
     "registries": 8006,
+    "con": 8007,
     "web": 8008,
 }
 

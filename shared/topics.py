@@ -49,6 +49,8 @@ class SystemId:
     PROVIDER_ARM = "provider_arm"
     #: ГБД ФЛ, ГБД ЮЛ, ЕНИС and ПШЭП: one system answering the sync channel (docs/registries.md)
     REGISTRIES = "registries"
+    #: the ЦОН desk (services/con, docs/con.md): operators accept paper packages and submit them
+    CON = "con"
 
 
 class ServiceId:
@@ -62,6 +64,8 @@ class ServiceId:
     ELICENSE_RESULT = "ELICENSE_RESULT"
     #: e_licensing → portal: status notifications and the result for the personal cabinet
     PORTAL_NOTIFY = "PORTAL_NOTIFY"
+    #: e_licensing → the ЦОН: status notifications and the result of a request accepted at a ЦОН desk
+    CON_NOTIFY = "CON_NOTIFY"
 
     # --- sync channel: the state registries (recipient ``registries``, docs/registries.md) ----------
     #: ГБД ФЛ: an individual by IIN

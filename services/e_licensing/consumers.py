@@ -13,8 +13,16 @@ A re-issue or a duplicate names the existing licence (certificate) in ``form.lic
 it must be in the registry, for the same service, and belong to the applicant; otherwise the
 application is refused here with LICENCE_NOT_FOUND (the registration box) and the portal told REFUSED.
 
+ELICENSE_SUBMIT from a ЦОН desk (``channel: "con"``, sender ``con``; docs/con.md): the form is signed
+with the ЦОН operator's ЭЦП, not the applicant's — it is accepted when the gateway authenticated the
+sender as the ЦОН system AND the signer's certificate is an employee's of the ЦОН's BIN
+(``regulations/con.toml``); anyone else signing a ЦОН submission, or a ЦОН signature arriving from
+another sender, is refused ECP_NOT_CON_OPERATOR. The payment is checked at ПШЭП as for the portal
+(the desk records it there). Every status and the result go back to the ЦОН (CON_NOTIFY) instead of
+the portal, and the application and its case remember the channel.
+
 ELICENSE_RESULT (from the provider's workstation): pass status notifications on to the
-portal; on the signed result, check the signer's right to sign for the provider, record the
+portal (or the ЦОН); on the signed result, check the signer's right to sign for the provider, record the
 certificate or licence in the registry (a new permit on issue; on re-issue / duplicate the
 existing permit gets the new signed document and a history entry), and send the result to the
 personal cabinet.
@@ -37,6 +45,8 @@ from shared.payloads import StatusUpdate, Submission
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.regulations import provider_by_bin
+from shared.regulations.con import con as con_desk
+from shared.topics import SystemId
 from shared.topics import MessageType, ServiceId
 
 from .models import Application, Permit, PermitEvent
@@ -124,7 +134,13 @@ def handlers(rt) -> dict[str, Handler]:
             if exc.retryable:
                 raise
             return ApplicantSignature(refusal=exc.code)
-        refusal = None if doc["iin_bin"] in (report.signer.iin, report.signer.bin) else "ECP_IIN_MISMATCH"
+        if msg.data.channel == "con" or msg.sender_id == SystemId.CON:
+            # a ЦОН desk: its operator signs in place of the applicant ("process 5" of diagram No 1)
+            ok = (msg.sender_id == SystemId.CON and msg.data.channel == "con" and doc.get("channel") == "con"
+                  and report.signer.bin == con_desk().bin and bool(report.signer.iin))
+            refusal = None if ok else "ECP_NOT_CON_OPERATOR"
+        else:
+            refusal = None if doc["iin_bin"] in (report.signer.iin, report.signer.bin) else "ECP_IIN_MISMATCH"
         checked = ApplicantSignature(signer=report.signer.to_dict(), refusal=refusal)
         if refusal is None and doc["service_code"] in PAID_SERVICES:
             checked.payment, checked.payment_refusal = await check_payment(msg, doc)
@@ -153,14 +169,17 @@ def handlers(rt) -> dict[str, Handler]:
     }
 
 
-def _notify_portal(s, rt, request_id: str, message_type: str, **data) -> None:
+def _notify_portal(s, rt, request_id: str, message_type: str, *, channel: str = "portal", **data) -> None:
+    """Tell where the request was accepted: the personal cabinet (PORTAL_NOTIFY) or the ЦОН (CON_NOTIFY)."""
     data.setdefault("at", utcnow().isoformat())
-    rt.outbox.enqueue(s, service_id=ServiceId.PORTAL_NOTIFY, message_type=message_type,
+    service_id = ServiceId.CON_NOTIFY if channel == "con" else ServiceId.PORTAL_NOTIFY
+    rt.outbox.enqueue(s, service_id=service_id, message_type=message_type,
                       correlation_id=request_id, data={"request_id": request_id, **data})
 
 
 async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignature) -> None:
     doc, request_id = data["document"], data["request_id"]
+    channel = data.get("channel") or "portal"
     now = utcnow()
     refusal, signer = applicant.refusal, applicant.signer
     payment = None
@@ -178,7 +197,7 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
                       signature=data["signature"], signer=signer, payment=payment,
                       payment_id=payment["payment_id"] if payment else None,
                       status="REFUSED" if refusal else "REGISTERED", refusal_code=refusal,
-                      registered_at=now, updated_at=now)
+                      registered_at=now, updated_at=now, channel=channel)
     s.add(app)
     await s.flush()
     log.info("registered" if refusal is None else "refused at registration", request_id=request_id,
@@ -188,19 +207,21 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
     if refusal:
         _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REFUSED",
                        step=boxes["payment"] if refusal == "PAYMENT_NOT_FOUND" else boxes["registry"],
-                       actor="ИС ГБД «Е-лицензирование»", code=refusal, note=f"Заявление не принято: {refusal}")
+                       actor="ИС ГБД «Е-лицензирование»", code=refusal, note=f"Заявление не принято: {refusal}",
+                       channel=channel)
         return
     app.number = f"EL-{now:%Y}-{app.id:07d}"
     _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REGISTERED", step=boxes["registry"],
                    actor="ИС ГБД «Е-лицензирование»", application_number=app.number,
-                   note="Электронный документ зарегистрирован")
+                   note="Электронный документ зарегистрирован", channel=channel)
     rt.outbox.enqueue(
         s, service_id=ServiceId.ARM_PROCESS, message_type=MessageType.REQUEST, correlation_id=request_id,
         route_id=doc["region"],
         data={"application_number": app.number, "request_id": request_id, "document": doc,
               "signature": data["signature"], "applicant": data.get("applicant"),
               "attachments": data.get("attachments", []), "payment": payment,
-              "registered_at": now.isoformat()},
+              "registered_at": now.isoformat(), "channel": channel,
+              "receipt_number": data.get("receipt_number")},
     )
 
 
@@ -214,7 +235,7 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
         if data.get("status") == "IN_PROCESSING" and app.status == "REGISTERED":
             app.status = "IN_PROCESSING"
             app.updated_at = utcnow()
-        _notify_portal(s, rt, app.request_id, MessageType.NOTIFICATION, **forward)
+        _notify_portal(s, rt, app.request_id, MessageType.NOTIFICATION, channel=app.channel, **forward)
         return
     result = data["result"]
     kind = result["kind"]
@@ -224,7 +245,7 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
     app.status = "REFUSED" if kind == "refusal" else "COMPLETED"
     app.updated_at = utcnow()
     forward["status"] = app.status
-    _notify_portal(s, rt, app.request_id, MessageType.RESPONSE, **forward, result=result,
+    _notify_portal(s, rt, app.request_id, MessageType.RESPONSE, channel=app.channel, **forward, result=result,
                    permit_number=number if kind != "refusal" else None)
 
 

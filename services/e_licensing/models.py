@@ -35,6 +35,8 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(16))
     #: the catalogue code of a refusal decided by ИС ГБД ЕЛ itself (ECP_*, PAYMENT_NOT_FOUND, LICENCE_NOT_FOUND)
     refusal_code: Mapped[str | None] = mapped_column(String(64))
+    #: "portal", or "con": accepted at a ЦОН desk, signed by its operator; statuses and the result go back there
+    channel: Mapped[str] = mapped_column(String(16), default="portal", server_default="portal")
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

@@ -22,6 +22,7 @@ SYSTEMS = {
     SystemId.PORTAL: "Портал электронного правительства (ПЭП)",
     SystemId.E_LICENSING: "ИС ГБД «Е-лицензирование»",
     SystemId.PROVIDER_ARM: "АРМ услугодателя (АРМ РШЭП / ИС АРМ ГБД ЕЛ)",
+    SystemId.CON: "ИС ЦОН (АРМ оператора центра обслуживания населения)",
     SystemId.REGISTRIES: "ГБД ФЛ, ГБД ЮЛ, ЕНИС, ПШЭП (государственные базы данных и платёжный шлюз)",
 }
 
@@ -30,6 +31,7 @@ SERVICES = {
     ServiceId.ARM_PROCESS: ("Передача заявления в АРМ услугодателя региона", None),
     ServiceId.ELICENSE_RESULT: ("Статусы и результат услуги в ИС ГБД ЕЛ", SystemId.E_LICENSING),
     ServiceId.PORTAL_NOTIFY: ("Статусы и результат в личный кабинет", SystemId.PORTAL),
+    ServiceId.CON_NOTIFY: ("Статусы и результат в ЦОН (выдача по расписке)", SystemId.CON),
     # the sync channel: the state registries (docs/registries.md)
     ServiceId.GBDFL_PERSON: ("ГБД ФЛ: сведения о физическом лице по ИИН", SystemId.REGISTRIES),
     ServiceId.GBDUL_ORGANISATION: ("ГБД ЮЛ: сведения о юридическом лице по БИН", SystemId.REGISTRIES),
@@ -59,6 +61,14 @@ ACL = [
     (SystemId.PROVIDER_ARM, ServiceId.GBDFL_PERSON),
     (SystemId.PROVIDER_ARM, ServiceId.GBDUL_ORGANISATION),
     (SystemId.PROVIDER_ARM, ServiceId.ENIS_POWER_OF_ATTORNEY),
+    # the ЦОН desk (docs/con.md): the lookups of "process 3", the payment taken at the desk,
+    # the operator-signed submission ("process 6"), and the results routed back to it
+    (SystemId.CON, ServiceId.GBDFL_PERSON),
+    (SystemId.CON, ServiceId.GBDUL_ORGANISATION),
+    (SystemId.CON, ServiceId.ENIS_POWER_OF_ATTORNEY),
+    (SystemId.CON, ServiceId.PSHEP_PAY),
+    (SystemId.CON, ServiceId.ELICENSE_SUBMIT),
+    (SystemId.E_LICENSING, ServiceId.CON_NOTIFY),
 ]
 
 

@@ -43,6 +43,8 @@ class Case(Base):
     applicant_name: Mapped[str | None] = mapped_column(String(255))
     #: the W3C traceparent of the application's trace: each later step reports into it
     trace_parent: Mapped[str | None] = mapped_column(String(64))
+    #: where the request was accepted ("portal" or "con"): picks the step limits of ``limits_by_channel``
+    channel: Mapped[str] = mapped_column(String(16), default="portal", server_default="portal")
     document: Mapped[dict] = mapped_column(JSON)
     signature: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list] = mapped_column(JSON)

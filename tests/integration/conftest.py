@@ -34,7 +34,7 @@ def free_port() -> int:
 def running_system(data_dir, backend: str = "sqlite", env: dict | None = None):
     """The whole system as real processes on ``data_dir`` (SQLite, or PostgreSQL databases made and
     dropped here), yielded as a :class:`SystemUnderTest`."""
-    ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "web")}
+    ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con", "web")}
     settings = CommonSettings(
         data_dir=data_dir,
         broker=f"127.0.0.1:{free_port()}",

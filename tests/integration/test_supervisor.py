@@ -19,7 +19,7 @@ from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "web")
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con", "web")
 
 
 def free_port() -> int:

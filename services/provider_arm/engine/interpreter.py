@@ -38,7 +38,8 @@ log = structlog.get_logger("engine")
 PROVIDER_ACTOR = "АРМ услугодателя"
 
 
-#: requests arrive through the portal: the personal-cabinet limits of ``limits_by_channel`` apply
+#: the channel of a request that does not say (the portal): the personal-cabinet limits of
+#: ``limits_by_channel`` apply; a request accepted at a ЦОН desk carries ``channel: "con"`` (docs/con.md)
 CHANNEL = "portal"
 
 
@@ -53,11 +54,11 @@ def case_subtype(process: Process, case_or_doc) -> str | None:
 
 
 def due_at(now: datetime, step: Step, subtype: str | None, process: Process | None = None,
-           received_at: datetime | None = None) -> datetime | None:
+           received_at: datetime | None = None, channel: str | None = None) -> datetime | None:
     """When a task of ``step`` opened at ``now`` for a request of ``subtype`` is due. A step whose
     term excludes the day of receipt is anchored on the application's receipt, not on its own start:
     18:00 of its last working day counted after the day of receipt."""
-    limit = step.limit_for(subtype, CHANNEL)
+    limit = step.limit_for(subtype, channel or CHANNEL)
     if not limit:
         return None
     if step.skip_day_of_receipt and limit[1] == "working_days" and received_at is not None:
@@ -96,12 +97,13 @@ async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:
                 applicant_name=((data.get("applicant") or {}).get("full_name") or "")[:255] or None, document=doc,
                 signature=data["signature"], attachments=data.get("attachments", []), status="OPEN",
                 received_at=now, deadline_at=process.result_due(now, subtype),
-                trace_parent=telemetry.current_traceparent())
+                trace_parent=telemetry.current_traceparent(),
+                channel=data.get("channel") if data.get("channel") in ("portal", "con") else CHANNEL)
     s.add(case)
     await s.flush()
     first = process.first
     s.add(Task(case_id=case.id, step_key=first.key, step_no=first.no, role=first.role, status="OPEN",
-               created_at=now, due_at=due_at(now, first, subtype)))
+               created_at=now, due_at=due_at(now, first, subtype, channel=case.channel)))
     _tell_registry(s, rt, case, status="IN_PROCESSING", step=dict(process.portal_boxes)["provider"], actor=provider.name_ru,
                    note="Заявление поступило в АРМ РШЭП услугодателя", deadline_at=case.deadline_at.isoformat())
     return case
@@ -184,7 +186,7 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
         due = await s.scalar(select(Task.due_at).where(Task.case_id == case.id, Task.step_key == nxt.same_term_as)
                              .order_by(Task.id.desc()).limit(1))
     else:
-        due = due_at(now, nxt, subtype, process, case.received_at)
+        due = due_at(now, nxt, subtype, process, case.received_at, channel=case.channel)
     due = await ACTIONS[nxt.action].due(ctx, due)
     new = Task(case_id=case.id, step_key=nxt.key, step_no=nxt.no, role=nxt.role, status="OPEN", created_at=now,
                due_at=due, assignee=case.assignee if nxt.assigned else None)
