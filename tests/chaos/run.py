@@ -38,6 +38,7 @@ import httpx
 from sqlalchemy import func, select
 
 from egov import demo
+from egov.bootstrap import SERVICES as ALL_DATABASES
 from egov.bootstrap import prepare
 from egov.launcher import Stack
 from shared.db import Database
@@ -161,7 +162,7 @@ class Chaos:
             from shared.db.migrate import drop_database
 
             async def drop():
-                for service in SERVICES:
+                for service in ALL_DATABASES:  # every database prepare() made, started here or not
                     await drop_database(self.settings.database_url(service))
             asyncio.run(drop())
 
