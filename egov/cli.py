@@ -408,7 +408,7 @@ def iin_new(kind: str = typer.Argument("iin", help="iin | bin"),
     import random
     from datetime import date
 
-    from shared.iin import make_bin, make_iin
+    from shared.iin import make_bin, random_iin
 
     if kind not in ("iin", "bin"):
         _fail(f"the kind is iin or bin, not {kind!r}")
@@ -421,8 +421,7 @@ def iin_new(kind: str = typer.Argument("iin", help="iin | bin"),
     rnd = random.SystemRandom()
     for _ in range(count):
         if kind == "iin":
-            day = birth or date(rnd.randint(1950, 2005), rnd.randint(1, 12), rnd.randint(1, 28))
-            typer.echo(make_iin(day, sex, rnd.randint(0, 9000)))
+            typer.echo(random_iin(sex, birth))
         else:
             typer.echo(make_bin(rnd.randint(2000, 2025), rnd.randint(1, 12), serial=rnd.randint(1, 90000)))
 

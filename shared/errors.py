@@ -236,7 +236,7 @@ CATALOGUE: dict[str, ErrorSpec] = {
         403, "Форма подписана не ЭЦП оператора ЦОН", "Нысанға ХҚКО операторының ЭЦҚ-сымен қол қойылмаған", "process 5",
     ),
     "RECEIPT_NOT_FOUND": ErrorSpec(404, "Расписка с таким номером не найдена", "Мұндай нөмірлі қолхат табылмады"),
-    "RESULT_NOT_READY": ErrorSpec(
+    "CON_RESULT_NOT_READY": ErrorSpec(
         409, "Результат оказания услуги ещё не поступил в ЦОН", "Қызмет көрсету нәтижесі ХҚКО-ға әлі түскен жоқ", "process 9",
     ),
     "RESULT_ALREADY_HANDED_OUT": ErrorSpec(

@@ -162,3 +162,13 @@ def make_bin(year: int, month: int, entity_type: int = 4, kind: int = 0, serial:
     if entity_type not in BIN_ENTITY_TYPES or kind not in BIN_KINDS:
         raise ValueError("entity_type must be 4/5/6 and kind 0..3")
     return _complete(f"{year % 100:02d}{month:02d}{entity_type}{kind}", serial, 5)
+
+
+def random_iin(sex: str = "F", birth: date | None = None) -> str:
+    """A valid IIN of a random (or the given) birth date and a random serial: a fresh test person
+    (the space is large enough that two in one test run practically never meet)."""
+    import random
+
+    rnd = random.SystemRandom()
+    day = birth or date(rnd.randint(1950, 2005), rnd.randint(1, 12), rnd.randint(1, 28))
+    return make_iin(day, sex, rnd.randint(0, 9000))

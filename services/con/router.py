@@ -177,7 +177,7 @@ async def get_receipt(number: str, request: Request, op: Operator = Depends(curr
 
 @router.post("/receipts/{number}/handout", tags=["receipts"],
              summary="Process 9: the result against the receipt and an identity document (and the power of attorney)",
-             responses=error_responses("RECEIPT_NOT_FOUND", "RESULT_NOT_READY", "RESULT_ALREADY_HANDED_OUT",
+             responses=error_responses("RECEIPT_NOT_FOUND", "CON_RESULT_NOT_READY", "RESULT_ALREADY_HANDED_OUT",
                                        "HANDOUT_IDENTITY_MISMATCH", "POWER_OF_ATTORNEY_REVOKED", "AUTH_REQUIRED"))
 async def handout(number: str, body: HandoutIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
     rt = request.app.state.rt

@@ -287,7 +287,7 @@ async def handout(s: AsyncSession, rt, operator: Operator, receipt: Receipt, bod
     if receipt.status == "HANDED_OUT":
         raise ApiError("RESULT_ALREADY_HANDED_OUT")
     if receipt.status not in ("COMPLETED", "REFUSED") or receipt.result is None:
-        raise ApiError("RESULT_NOT_READY")
+        raise ApiError("CON_RESULT_NOT_READY")
     lk = await s.get(Lookup, receipt.lookup_id)
     rep = (receipt.body or {}).get("representative")
     if rep:

@@ -18,7 +18,6 @@ from datetime import datetime
 from functools import cache
 
 from shared import regulations
-from shared.calendar import CALENDAR
 from shared.regulations import Process, Provider, ServiceDef
 
 #: МРП (monthly calculation index) used by the ПШЭП imitation, tenge

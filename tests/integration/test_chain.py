@@ -5,14 +5,13 @@ import base64
 import json
 import subprocess
 import uuid
-from datetime import date
 
 import httpx
 import pytest
 
 from egov import demo
 from shared.envelope import canonical
-from shared.iin import make_iin
+from shared.iin import random_iin
 from shared.regulations import providers
 from shared.signing import Signer
 
@@ -23,7 +22,7 @@ APPLICANT = demo.APPLICANTS[0]
 
 def new_applicant(system, tmp_path, *, register: bool = True) -> tuple[str, str, str, Signer]:
     """A fresh applicant registered through the portal, with a certificate from the НУЦ."""
-    iin = make_iin(date(1985, 3, 14), "M", int(uuid.uuid4().int % 9000) + 1000)
+    iin = random_iin("M")
     password = "Applicant-" + uuid.uuid4().hex[:8]
     issued = system.ca.issue_individual(iin, "ТЕСТОВ АЛИБЕК НУРЛАНОВИЧ", usage="sign")
     issued.write(tmp_path / iin)

@@ -137,7 +137,7 @@ def test_s2_almaty_accepted_at_the_desk_completed_and_handed_out(sut):
     assert number and number.startswith("EL-")
     # the status enquiry: not ready yet
     error(desk.http.post(f"/receipts/{out['number']}/handout", json={"identity_document_number": "0"}),
-          409, "RESULT_NOT_READY", "process 9")
+          409, "CON_RESULT_NOT_READY", "process 9")
     sut.client.run_almaty_s2(number)
     done = desk.wait(out["number"], {"COMPLETED"})
     assert done["result"]["kind"] != "refusal" and done["result"]["signature"]

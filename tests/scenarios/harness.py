@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.calendar import ALMATY, CALENDAR
 from shared.envelope import canonical
-from shared.iin import make_iin
+from shared.iin import random_iin
 from shared.signing import Signer
 
 from egov import demo
@@ -67,7 +67,7 @@ class World:
 
     # --- applicants --------------------------------------------------------------------
     def applicant(self) -> Applicant:
-        iin = make_iin(date(1987, 6, 1), "F", int(uuid.uuid4().int % 9000) + 1000)
+        iin = random_iin("F")
         password = "Applicant-" + uuid.uuid4().hex[:8]
         self.system.ca.issue_individual(iin, "ТЕСТОВА ЖАНАР", usage="sign").write(self.tmp / iin)
         r = self.c.portal("POST", "/auth/register", json={"iin_bin": iin, "password": password, "full_name": "ТЕСТОВА"})

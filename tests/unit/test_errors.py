@@ -24,3 +24,16 @@ def test_body_shape_and_step():
 def test_unknown_code_is_a_programming_error():
     with pytest.raises(KeyError):
         ApiError("NO_SUCH_CODE")
+
+
+def test_no_code_is_declared_twice():
+    # a second entry with the same code silently replaces the first (Python keeps the last key)
+    import ast
+    import inspect
+
+    import shared.errors as errors
+
+    for node in ast.walk(ast.parse(inspect.getsource(errors))):
+        if isinstance(node, ast.Dict) and len(node.keys) > 50:
+            codes = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            assert len(codes) == len(set(codes)), sorted({c for c in codes if codes.count(c) > 1})
