@@ -2,15 +2,18 @@
 scans, sign and submit the form, issue receipts, answer status enquiries and hand results out."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from typing import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import paper
 from shared.app import SIGNATURE_CODES, JCSRoute, client_address, error_responses
 from shared.db import utcnow
 from shared.envelope import canonical
@@ -173,6 +176,23 @@ async def get_receipt(number: str, request: Request, op: Operator = Depends(curr
         if r is None:
             raise ApiError("RECEIPT_NOT_FOUND")
         return await _receipt_view(s, r)
+
+
+@router.get("/receipts/{number}/result.pdf", tags=["receipts"], response_class=Response,
+            summary="The result printed on paper for the hand-out (PDF with a QR code)",
+            responses={200: {"content": {"application/pdf": {}}},
+                       **error_responses("RECEIPT_NOT_FOUND", "CON_RESULT_NOT_READY", "AUTH_REQUIRED")})
+async def result_pdf(number: str, request: Request, op: Operator = Depends(current_operator)) -> Response:
+    """The provider's signed result as the paper document the ЦОН hands out (S1, S2: seeds 000, 001,
+    003 п. 3): number, holder, provider, details, and a QR code with the number and where to check it."""
+    async with request.app.state.rt.db.read() as s:
+        r = await s.scalar(select(Receipt).where(Receipt.number == number[:32]))
+    if r is None:
+        raise ApiError("RECEIPT_NOT_FOUND")
+    if not r.result or r.result_rejected:
+        raise ApiError("CON_RESULT_NOT_READY")
+    pdf = await asyncio.to_thread(paper.result_pdf, r.result, paper.verify_url(r.result["document"]))
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
 
 
 @router.post("/receipts/{number}/handout", tags=["receipts"],

@@ -1,15 +1,18 @@
 """The applicant's requests: submit, list, view with the timeline, fetch the signed result."""
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request as HttpRequest
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import paper
 from shared.calendar import ALMATY
 from shared.db import utcnow
 from shared.errors import ApiError
@@ -185,6 +188,19 @@ async def get_result(request_id: str, user: User = Depends(current_user), s: Asy
     if r.result is None:
         raise ApiError("RESULT_NOT_READY")
     return r.result
+
+
+@router.get("/requests/{request_id}/result.pdf", summary="The paper form of the result (PDF with a QR code)",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}},
+                                                **error_responses("AUTH_REQUIRED", "NOT_FOUND", "RESULT_NOT_READY")})
+async def get_result_pdf(request_id: str, user: User = Depends(current_user),
+                         s: AsyncSession = Depends(read_session, scope="function")) -> Response:
+    """The result as the paper document the ЦОН hands out for S1 and S2 (any result prints): its number,
+    holder, provider, details, and a QR code with the number and where to check it."""
+    result = await get_result(request_id, user, s)
+    pdf = await asyncio.to_thread(paper.result_pdf, result, paper.verify_url(result["document"]))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{request_id}.pdf"'})
 
 
 @router.get("/notifications", response_model=list[NotificationOut], summary="The applicant's notifications (the last 200)",

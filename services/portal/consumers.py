@@ -17,7 +17,9 @@ from shared.db import utcnow
 from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.messaging.consumer import Delivered, Handler
+from shared.calendar import CALENDAR
 from shared.payloads import SignedResult, StatusUpdate
+from shared.regulations.con import con
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.topics import ServiceId
@@ -91,8 +93,10 @@ def handlers(trust) -> dict[str, Handler]:
             req.updated_at = now
             ru, kk = TEXTS[status]
             n = req.application_number or ""
-            s.add(Notification(iin_bin=req.iin_bin, request_id=req.request_id, text_ru=ru.format(n=n),
-                               text_kk=kk.format(n=n), created_at=now))
+            ru, kk = ru.format(n=n), kk.format(n=n)
+            if status in ("COMPLETED", "REFUSED") and catalogue.find(req.service_code, req.region)[1].process.result_medium == "paper":
+                ru, kk = _pickup_notice(req, now)
+            s.add(Notification(iin_bin=req.iin_bin, request_id=req.request_id, text_ru=ru, text_kk=kk, created_at=now))
 
     return {ServiceId.PORTAL_NOTIFY: Handler(apply, schema=StatusUpdate, check=check)}
 
@@ -103,6 +107,22 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return at if at is not None and at.tzinfo is not None else None
+
+
+def _pickup_notice(req: Request, now: datetime) -> tuple[str, str]:
+    """S1, S2: the result is a paper document issued at the ЦОН; the cabinet gets the place and the date
+    (seed 003 п. 3: "хабарлама … нәтижесін алу орны мен күні туралы"). The date: the day the result
+    reached the portal (the ЦОН has it by then, or by the end of that working day)."""
+    office = con().offices.get(req.region)
+    place_ru = f"{office['name_ru']}, {office['address']}" if office else "ЦОН по месту подачи заявления"
+    place_kk = f"{office.get('name_kk') or office['name_ru']}, {office['address']}" if office else "өтініш берілген ХҚКО"
+    day = CALENDAR.deadline(now, 1, "working_days").astimezone(CALENDAR.tz).strftime("%d.%m.%Y")
+    outcome_ru, outcome_kk = (("Мотивированный отказ готов", "Дәлелді бас тарту дайын") if req.status == "REFUSED"
+                              else ("Результат услуги готов", "Қызмет нәтижесі дайын"))
+    return (f"{outcome_ru} (№ {req.application_number or ''}): выдаётся на бумажном носителе в {place_ru}, "
+            f"с {day}, по удостоверению личности; электронная копия — в личном кабинете",
+            f"{outcome_kk} (№ {req.application_number or ''}): қағаз түрінде {place_kk} мекенжайында {day} бастап "
+            f"жеке куәлік бойынша беріледі; электрондық көшірмесі — жеке кабинетте")
 
 
 def _accept_notice(s: AsyncSession, req: Request, notice: dict, signer, now: datetime) -> None:

@@ -179,6 +179,8 @@ class Process:
     after_testing: Limit | None = None
     #: (S6) where the provider holds the testing unless the schedule says otherwise
     testing_place: str | None = None
+    #: "paper" where the seed issues the result on paper at the ЦОН (S1, S2), else "electronic"
+    result_medium: str = "electronic"
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     #: the result's title in Kazakh
@@ -305,6 +307,7 @@ def load(path: Path) -> Process:
                 deadlines_skip_receipt=deadlines.get("skip_day_of_receipt", False),
                 after_testing=_limit(deadlines.get("after_testing")),
                 testing_place=raw.get("testing", {}).get("place"),
+                result_medium=raw.get("result", {}).get("medium", "electronic"),
                 portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))
@@ -324,6 +327,8 @@ def validate(p: Process) -> None:
         fail("result_title_kk (the result's title in Kazakh) is missing")
     if not SOURCE_RE.match(p.deadline_source):
         fail(f"deadlines.source must be 'seed NNN п. N' or 'simulator', not {p.deadline_source!r}")
+    if p.result_medium not in ("paper", "electronic"):
+        fail(f"result.medium is paper or electronic, not {p.result_medium!r}")
     missing = PORTAL_BOXES - {k for k, _ in p.portal_boxes}
     if missing:
         fail(f"portal.boxes lacks {sorted(missing)}")

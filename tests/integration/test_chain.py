@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import uuid
@@ -81,6 +82,17 @@ def test_s2_almaty_from_registration_to_signed_result(system, tmp_path):
                         "-out", "/dev/null"], capture_output=True, text=True)
     assert v.returncode == 0, v.stderr
     assert "Verification successful" in v.stderr
+
+    # the certificate is a paper document issued at the ЦОН (seed 001 п. 3): the cabinet says where and
+    # from when, and the paper form prints with its number and where to check it
+    notices = [n["text_ru"] for n in c.portal("GET", "/notifications", token).json() if n["request_id"] == request_id]
+    assert any("на бумажном носителе" in t and "ул. Толе би, 155" in t for t in notices), notices
+    r = c.portal("GET", f"/requests/{request_id}/result.pdf", token)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF-")
+    from pypdf import PdfReader
+
+    printed = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert result["document"]["number"] in printed and f"permits/{result['document']['number']}" in printed
 
     # ИС ГБД ЕЛ keeps the certificate in its registry
     permit = httpx.get(f"{system.url('e_licensing')}/api/v1/permits/{result['document']['number']}").json()

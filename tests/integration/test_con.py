@@ -5,11 +5,14 @@ an incomplete package (a receipt of refusal), the operator-signed submission thr
 receipt and an identity document (process 9) — S2 Almaty, and S2 Zhambyl through a representative."""
 from __future__ import annotations
 
+import io
+
 import time
 from datetime import date, datetime, timedelta, timezone
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from egov import demo
 from shared.calendar import CALENDAR
@@ -142,6 +145,10 @@ def test_s2_almaty_accepted_at_the_desk_completed_and_handed_out(sut):
     done = desk.wait(out["number"], {"COMPLETED"})
     assert done["result"]["kind"] != "refusal" and done["result"]["signature"]
     assert any(e["status"] == "COMPLETED" for e in done["timeline"])
+    # the paper document the ЦОН hands out, printed from the signed result
+    pdf = desk.http.get(f"/receipts/{out['number']}/result.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert done["result"]["document"]["number"] in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
 
     # process 9: against the receipt and the applicant's identity document (its number in ГБД ФЛ)
     error(desk.http.post(f"/receipts/{out['number']}/handout", json={"identity_document_number": "000000000"}),
