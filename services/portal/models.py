@@ -27,23 +27,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class Payment(Base):
-    """A payment through the former ПШЭП imitation: no longer written — payments are recorded at ПШЭП
-    (services/registries) and checked there by ИС ГБД ЕЛ; the table stays for existing databases."""
-
-    __tablename__ = "payments"
-
-    payment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    iin_bin: Mapped[str] = mapped_column(ForeignKey("users.iin_bin"), index=True)
-    service_code: Mapped[str] = mapped_column(String(8))
-    region: Mapped[str] = mapped_column(String(32))
-    amount: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # PAID
-    #: the request that used this payment (one payment pays for one request)
-    request_id: Mapped[str | None] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
 class Attachment(Base):
     __tablename__ = "attachments"
 
