@@ -22,6 +22,8 @@ SERVICES = {
     "e_licensing": "services.e_licensing.main",
     "provider_arm": "services.provider_arm.main",
     "nca": "services.nca.main",
+    "registries": "services.registries.main",
+    "con": "services.con.main",
 }
 
 

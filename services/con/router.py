@@ -64,7 +64,8 @@ async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
     return request.app.state.tokens.issue(op.username, region=op.region)
 
 
-@router.get("/desk", tags=["desk"], summary="The ЦОН, its offices and the desk limits of the seeds")
+@router.get("/desk", tags=["desk"], summary="The ЦОН, its offices and the desk limits of the seeds",
+            responses=error_responses("AUTH_REQUIRED"))
 async def desk(op: Operator = Depends(current_operator)) -> dict:
     d = con()
     return {"bin": d.bin, "name_ru": d.name_ru, "name_kk": d.name_kk, "operator": {

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.app import JCSRoute
+from shared.app import JCSRoute, error_responses
 from shared.errors import ApiError
 
 from . import service
@@ -37,7 +37,8 @@ async def admin(request: Request, creds: HTTPAuthorizationCredentials | None = D
         raise ApiError("ADMIN_AUTH_FAILED", detail="the registries' admin token")
 
 
-router = APIRouter(route_class=JCSRoute, prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(admin)])
+router = APIRouter(route_class=JCSRoute, prefix="/api/v1/admin", tags=["admin"], dependencies=[Depends(admin)],
+                   responses=error_responses("ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 
 IinBin = Annotated[str, PathParam(pattern=r"^\d{12}$")]
 Number = Annotated[str, PathParam(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_./-]+$")]
@@ -53,7 +54,8 @@ async def put_person(iin: IinBin, body: PersonIn, request: Request) -> dict:
         return {"person": service.person_view(await service.put(s, Person, iin, body.model_dump()))}
 
 
-@router.get("/persons/{iin}", summary="ГБД ФЛ: an individual (404 PERSON_NOT_FOUND)")
+@router.get("/persons/{iin}", summary="ГБД ФЛ: an individual (404 PERSON_NOT_FOUND)",
+             responses=error_responses("PERSON_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def get_person(iin: IinBin, request: Request) -> dict:
     async with _db(request).read() as s:
         return await service.find_person(s, PersonQuery(iin=iin))
@@ -65,7 +67,8 @@ async def put_organisation(bin: IinBin, body: OrganisationIn, request: Request) 
         return {"organisation": service.organisation_view(await service.put(s, Organisation, bin, body.model_dump()))}
 
 
-@router.get("/organisations/{bin}", summary="ГБД ЮЛ: an organisation (404 ORGANISATION_NOT_FOUND)")
+@router.get("/organisations/{bin}", summary="ГБД ЮЛ: an organisation (404 ORGANISATION_NOT_FOUND)",
+             responses=error_responses("ORGANISATION_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def get_organisation(bin: IinBin, request: Request) -> dict:
     async with _db(request).read() as s:
         return await service.find_organisation(s, OrganisationQuery(bin=bin))
@@ -80,7 +83,8 @@ async def put_power_of_attorney(number: Number, body: PowerOfAttorneyIn, request
         return {"power_of_attorney": service.power_of_attorney_view(row)}
 
 
-@router.post("/powers-of-attorney/{number}/revoke", summary="ЕНИС: revoke a power of attorney")
+@router.post("/powers-of-attorney/{number}/revoke", summary="ЕНИС: revoke a power of attorney",
+             responses=error_responses("POWER_OF_ATTORNEY_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def revoke_power_of_attorney(number: Number, request: Request) -> dict:
     async with _db(request).session() as s:
         row = await s.get(PowerOfAttorney, number)
@@ -90,7 +94,8 @@ async def revoke_power_of_attorney(number: Number, request: Request) -> dict:
         return {"power_of_attorney": service.power_of_attorney_view(row)}
 
 
-@router.get("/powers-of-attorney/{number}", summary="ЕНИС: a power of attorney as recorded (revoked or not)")
+@router.get("/powers-of-attorney/{number}", summary="ЕНИС: a power of attorney as recorded (revoked or not)",
+             responses=error_responses("POWER_OF_ATTORNEY_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def get_power_of_attorney(number: Number, request: Request) -> dict:
     async with _db(request).read() as s:
         row = await s.get(PowerOfAttorney, number)
@@ -105,7 +110,8 @@ async def post_payment(body: PaymentIn, request: Request) -> dict:
         return await service.record_payment(s, body, request_key=str(uuid.uuid4()), source="admin")
 
 
-@router.get("/payments/{payment_id}", summary="ПШЭП: a payment by id (404 PAYMENT_NOT_FOUND)")
+@router.get("/payments/{payment_id}", summary="ПШЭП: a payment by id (404 PAYMENT_NOT_FOUND)",
+             responses=error_responses("PAYMENT_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def get_payment(payment_id: Annotated[str, PathParam(max_length=36)], request: Request) -> dict:
     async with _db(request).read() as s:
         return await service.find_payment(s, PaymentQuery(payment_id=payment_id))

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from shared.app import create_app
 
 _URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|\burl\s*:\s*["']([^"']+)["']""")
-_SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca")
+_SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con")
 
 
 def _tiny_app():

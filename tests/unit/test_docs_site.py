@@ -51,7 +51,7 @@ def gen_api():
 
 def test_the_api_reference_has_every_service(gen_api):
     documents = gen_api.openapi_documents()
-    assert set(documents) == {"portal", "gateway", "e_licensing", "provider_arm", "nca"}
+    assert set(documents) == {"portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con"}
     for name, document in documents.items():
         assert document["openapi"].startswith("3.") and document["paths"], name
         json.dumps(document)  # serialisable as written into the site

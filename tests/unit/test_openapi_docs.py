@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 
 from shared.errors import CATALOGUE
 
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca")
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con")
 
 #: operations that answer whatever is asked (public lists, status services): no refusal to document
 NEVER_REFUSES = {
