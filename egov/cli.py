@@ -54,10 +54,10 @@ def up() -> None:
             supervisor.start()
             supervisor.stack.wait_healthy(90)
         console.print(f"{'broker':<14}{settings.broker} (Tansu, Kafka protocol, in memory)")
-        for service in ("portal", "gateway", "e_licensing", "provider_arm", "nca"):
+        for service in supervisor.stack.services:
             url = supervisor.stack.url(service)
-            console.print(f"{service:<14}{url}   docs: {url}/docs")
-        console.print(f"{'web':<14}{supervisor.stack.url('web')}   personal cabinet /cabinet, provider workstation /arm")
+            what = "personal cabinet /cabinet, provider workstation /arm" if service == "web" else f"docs: {url}/docs"
+            console.print(f"{service:<14}{url}   {what}")
         console.print("demo logins: [bold]egov demo accounts[/bold]   status: [bold]egov status[/bold]   "
                       "— Ctrl-C stops everything")
         supervisor.watch()
