@@ -285,3 +285,38 @@ def test_s2_zhambyl_through_a_representative_with_the_courier_to_the_con_limit(s
     assert handout["to"]["who"] == "representative"
     limit = next(t for t in handout["desk_times"] if t["kind"] == "handout")
     assert limit["limit_minutes"] == 20 and limit["source"] == "seed 003 п. 10" and limit["within_limit"] is True
+
+
+@pytest.mark.parametrize("check", ["documents_ok", "refuse"])
+def test_s2_mangistau_at_the_desk_certificate_or_reasoned_refusal_handed_out(sut, check):
+    # seed 000 (S2), diagram No 1: the ЦОН in Aktau accepts, the provider works п. 7 (clerk → head →
+    # department head → executor → head signs → clerk), the result — certificate or reasoned refusal —
+    # comes back to the ЦОН and is handed out against the receipt
+    desk = Desk(sut, "con-mng")
+    lk = desk.lookup(AIGUL, "mangistau")
+    assert lk.status_code == 201, lk.text
+    lk = lk.json()
+    r = desk.submit(desk.package(lk))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    number = desk.wait(out["number"], {"REGISTERED", "IN_PROCESSING"})["application_number"]
+    c = sut.client
+    steps = [("mng-clerk", "register", "registered", {}), ("mng-head", "review", "forwarded", {}),
+             ("mng-dept-head", "assign", "assigned", {"data": {"assignee": "mng-executor"}}),
+             ("mng-executor", "check", check, {"comment": "Нет диагностической карты"} if check == "refuse" else {}),
+             ("mng-executor", "prepare", "prepared", {}), ("mng-head", "sign", "signed", None),
+             ("mng-clerk", "handover", "handed_over", {})]
+    for username, step, decision, body in steps:
+        token = c.operator_token(username)
+        task = c.wait_task(token, number, step)
+        if body is None:  # the head signs the draft with the organisation's ЭЦП
+            full = c.arm("GET", f"/tasks/{task['task_id']}", token).json()
+            body = {"signature": c.signer(username).sign(canonical(full["draft_result"]))}
+        assert c.complete(token, task["task_id"], decision, **body).status_code == 200
+    done = desk.wait(out["number"], {"COMPLETED", "REFUSED"})
+    assert done["status"] == ("COMPLETED" if check == "documents_ok" else "REFUSED")
+    assert done["result"]["kind"] == ("certificate" if check == "documents_ok" else "refusal")
+    # process 9: handed out against the receipt and the applicant's identity document
+    r = desk.http.post(f"/receipts/{out['number']}/handout",
+                       json={"identity_document_number": lk["applicant"]["document_number"]})
+    assert r.status_code == 200 and r.json()["status"] == "HANDED_OUT", r.text
