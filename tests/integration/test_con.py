@@ -2,7 +2,8 @@
 system: the operator's lookups in ГБД ФЛ / ЕНИС (condition 1, refusals at process 4), the written consent,
 an incomplete package (a receipt of refusal), the operator-signed submission through the gateway to
 ИС ГБД ЕЛ and the provider (processes 5–8), the provider's refusal, and the result handed out against the
-receipt and an identity document (process 9) — S2 Almaty, and S2 Zhambyl through a representative."""
+receipt and an identity document (process 9) — S2 Almaty, S2 Zhambyl through a representative, S2 Mangistau,
+and S1 in Mangistau and Zhambyl for a company through its representative."""
 from __future__ import annotations
 
 import io
@@ -52,8 +53,8 @@ class Desk:
         self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
         self.signer = Signer.from_dir(demo.key_dir(sut.settings.data_dir, username, "sign"))
 
-    def lookup(self, iin_bin: str, region: str, **kw) -> httpx.Response:
-        return self.http.post("/lookups", json={"service_code": "S2", "region": region, "iin_bin": iin_bin,
+    def lookup(self, iin_bin: str, region: str, service_code: str = "S2", **kw) -> httpx.Response:
+        return self.http.post("/lookups", json={"service_code": service_code, "region": region, "iin_bin": iin_bin,
                                                 "consent": True, **kw})
 
     def scan(self, code: str) -> dict:
@@ -63,14 +64,14 @@ class Desk:
         return {"attachment_id": r.json()["attachment_id"], "sha256": r.json()["sha256"], "code": code}
 
     def package(self, lookup: dict, *, codes=("inspection_card", "vehicle_registration"), pay: bool = True,
-                representative_contacts: dict | None = None) -> dict:
+                representative_contacts: dict | None = None, service_code: str = "S2") -> dict:
         payment_id = None
         if pay:
             r = self.http.post("/payments", json={"lookup_id": lookup["lookup_id"]})
             assert r.status_code == 201, r.text
             payment_id = r.json()["payment_id"]
         example = next(s for s in httpx.get(self.sut.url("portal") + "/api/v1/services").json()
-                       if s["code"] == "S2")["example"]
+                       if s["code"] == service_code)["example"]
         body = {"lookup_id": lookup["lookup_id"], "subtype": "issue", "form": example,
                 "attachments": [self.scan(c) for c in codes], "payment_id": payment_id,
                 "applicant_contacts": {"phone": "+7 701 000 00 01", "email": "applicant@example.kz"}}
@@ -320,3 +321,55 @@ def test_s2_mangistau_at_the_desk_certificate_or_reasoned_refusal_handed_out(sut
     r = desk.http.post(f"/receipts/{out['number']}/handout",
                        json={"identity_document_number": lk["applicant"]["document_number"]})
     assert r.status_code == 200 and r.json()["status"] == "HANDED_OUT", r.text
+
+
+S1_STAFF = {
+    # seed 000 (first regulation) п. 7: clerk → head → executor → the Inspection's act → executor → head → clerk
+    "mangistau": [("mng-clerk", "register", "registered", {}),
+                  ("mng-head", "assign", "assigned", {"data": {"assignee": "mng-executor"}}),
+                  ("mng-executor", "check", "documents_ok", {}), ("mng-inspector", "inspection", "conforms", {}),
+                  ("mng-executor", "prepare", "prepared", {}), ("mng-head", "sign", "signed", None),
+                  ("mng-clerk", "handover", "handed_over", {})],
+    # seed 003 (second regulation) п. 5: clerk → head → department head → specialist → head → clerk
+    "zhambyl": [("zhm-clerk", "register", "registered", {}), ("zhm-head", "review", "forwarded", {}),
+                ("zhm-dept-head", "assign", "assigned", {"data": {"assignee": "zhm-specialist"}}),
+                ("zhm-specialist", "check", "documents_ok", {}), ("zhm-specialist", "prepare", "prepared", {}),
+                ("zhm-head", "sign", "signed", None), ("zhm-clerk", "handover", "handed_over", {})],
+}
+
+
+@pytest.mark.parametrize("region", ["mangistau", "zhambyl"])
+def test_s1_licence_for_a_company_through_its_representative_from_arrival_to_hand_out(sut, region):
+    # diagram No 1 for S1: the carrier ТОО «Демо Транс» sends its representative with a power of attorney
+    # (ЕНИС); the ЦОН pays the state duty at ПШЭП, attaches the scans, signs and submits; the licence
+    # comes back to the ЦОН, prints on paper and is handed out to the representative
+    desk = Desk(sut, {"mangistau": "con-mng", "zhambyl": "con-zhm"}[region])
+    lk = desk.lookup(DEMO_TRANS, region, "S1", representative_iin=MADINA, power_of_attorney_number=POA_VALID)
+    assert lk.status_code == 201, lk.text
+    lk = lk.json()
+    assert lk["applicant"]["name"] == "ТОО «Демо Транс»" and lk["representative"]["iin"] == MADINA
+    doc = desk.package(lk, codes=("qualification_info", "vehicle_documents"), service_code="S1",
+                       representative_contacts={"phone": "+7 702 000 00 02"})
+    out = desk.submit(doc).json()
+    assert out["kind"] == "acceptance", out
+    receipt = out["receipt"]
+    assert receipt["service"]["code"] == "S1" and receipt["documents_count"] == 2
+    assert receipt["representative"]["iin"] == MADINA and receipt["applicant"]["name"] == "ТОО «Демо Транс»"
+    number = desk.wait(out["number"], {"REGISTERED", "IN_PROCESSING"})["application_number"]
+    c = sut.client
+    for username, step, decision, body in S1_STAFF[region]:
+        token = c.operator_token(username)
+        task = c.wait_task(token, number, step)
+        if body is None:  # the head signs the draft licence with the organisation's ЭЦП
+            full = c.arm("GET", f"/tasks/{task['task_id']}", token).json()
+            body = {"signature": c.signer(username).sign(canonical(full["draft_result"]))}
+        r = c.complete(token, task["task_id"], decision, **body)
+        assert r.status_code == 200, r.text
+    done = desk.wait(out["number"], {"COMPLETED"})
+    assert done["result"]["kind"] == "licence"
+    pdf = desk.http.get(f"/receipts/{out['number']}/result.pdf")
+    assert done["result"]["document"]["number"] in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    r = desk.http.post(f"/receipts/{out['number']}/handout", json={
+        "identity_document_number": lk["representative"]["document_number"], "representative_iin": MADINA,
+        "power_of_attorney_number": POA_VALID})
+    assert r.status_code == 200 and r.json()["handout"]["to"]["who"] == "representative", r.text
