@@ -112,6 +112,13 @@ class WorkCalendar:
             return d in getattr(kz, "weekend_workdays", ())
         return d not in kz
 
+    def previous_working_day(self, d: date) -> date:
+        """The last working day strictly before ``d``."""
+        d -= timedelta(days=1)
+        while not self.is_working_day(d):
+            d -= timedelta(days=1)
+        return d
+
     def next_working_day(self, d: date) -> date:
         """The first working day strictly after ``d``."""
         d += timedelta(days=1)

@@ -181,6 +181,9 @@ class Process:
     testing_place: str | None = None
     #: "paper" where the seed issues the result on paper at the ЦОН (S1, S2), else "electronic"
     result_medium: str = "electronic"
+    #: working days before the service deadline by which the provider hands a ЦОН request's result to
+    #: the ЦОН (Almaty п. 11: "за день до окончания срока оказания услуги"); 0: no such rule
+    con_result_days_early: int = 0
     #: the portal diagram's boxes of this regulation: refusal kind → "process N" / "condition N"
     portal_boxes: tuple[tuple[str, str], ...] = ()
     #: the result's title in Kazakh
@@ -308,6 +311,7 @@ def load(path: Path) -> Process:
                 after_testing=_limit(deadlines.get("after_testing")),
                 testing_place=raw.get("testing", {}).get("place"),
                 result_medium=raw.get("result", {}).get("medium", "electronic"),
+                con_result_days_early=int(raw.get("result", {}).get("con_days_before_deadline", 0)),
                 portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))

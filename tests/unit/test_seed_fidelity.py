@@ -207,3 +207,35 @@ def test_mangistau_review_and_preparation_share_the_two_days_of_one_procedure():
         assert t.step_key == "prepare" and t.due_at == at(4, 18)
 
     run(body)
+
+
+def test_almaty_hands_a_con_request_result_to_the_con_a_day_before_the_deadline():
+    # seed 001 п. 11: for documents accepted at the ЦОН "услугодатель представляет результат … за день до
+    # окончания срока оказания услуги". Accepted Mon 2 Feb 10:00 (Monday not counted): the certificate is
+    # due Wed 4 Feb 18:00, so the hand-over to the ЦОН is due a working day earlier, Tue 3 Feb 18:00 —
+    # even when the head signs late, on Wednesday morning (the portal's hand-over would be 10 minutes
+    # after the signature, Wed 10:10).
+    from services.provider_arm import engine
+
+    async def body(s, rt):
+        staff = (op("c", "almaty-transport", "clerk"), op("h", "almaty-transport", "head"),
+                 op("sp", "almaty-transport", "specialist"))
+        s.add_all(staff)
+        clerk, head, spec = staff
+        dues = {}
+        for channel in ("con", "portal"):
+            doc = {"service_code": "S2", "region": "almaty", "subtype": "issue", "iin_bin": "860717450455",
+                   "language": "ru", "form": {}}
+            case = await engine.open_case(s, rt, {"request_id": f"r-{channel}", "application_number": f"EL-{channel}",
+                                                  "document": doc, "signature": "sig", "channel": channel}, MON_10)
+            assert case.deadline_at == at(4, 18)
+            t = await do(s, rt, await open_task(s, case), clerk, "registered", MON_10)
+            t = await do(s, rt, t, head, "assigned", MON_10, data={"assignee": "sp"})
+            t = await do(s, rt, t, spec, "documents_ok", MON_10)
+            t = await do(s, rt, t, spec, "prepared", MON_10)
+            t = await do(s, rt, t, head, "signed", at(4, 10),
+                         signed={"kind": "certificate", "document": case.draft_result, "signature": "cms"})
+            dues[channel] = t.due_at
+        assert dues == {"con": at(3, 18), "portal": at(4, 10, 10)}
+
+    run(body)

@@ -188,6 +188,13 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     else:
         due = due_at(now, nxt, subtype, process, case.received_at, channel=case.channel)
     due = await ACTIONS[nxt.action].due(ctx, due)
+    if nxt.action == "deliver_result" and case.channel == "con" and process.con_result_days_early and case.deadline_at:
+        # the result reaches the ЦОН the given working days before the service deadline (Almaty п. 11)
+        day = case.deadline_at.astimezone(CALENDAR.tz).date()
+        for _ in range(process.con_result_days_early):
+            day = CALENDAR.previous_working_day(day)
+        early = datetime.combine(day, case.deadline_at.astimezone(CALENDAR.tz).timetz())
+        due = min(due, early) if due else early
     new = Task(case_id=case.id, step_key=nxt.key, step_no=nxt.no, role=nxt.role, status="OPEN", created_at=now,
                due_at=due, assignee=case.assignee if nxt.assigned else None)
     s.add(new)
