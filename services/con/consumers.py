@@ -41,6 +41,10 @@ def handlers(trust) -> dict[str, Handler]:
     async def apply(s: AsyncSession, msg: Delivered) -> None:
         data: StatusUpdate = msg.data
         receipt = await s.scalar(select(Receipt).where(Receipt.request_id == data.request_id))
+        pickup = (data.model_extra or {}).get("pickup")
+        if receipt is None and pickup:
+            receipt = _pickup(s, data.request_id, pickup)
+            await s.flush()
         if receipt is None:
             raise ApiError("NOT_FOUND", detail=f"receipt of request {data.request_id}")
         now = utcnow()
@@ -70,6 +74,19 @@ def handlers(trust) -> dict[str, Handler]:
             receipt.updated_at = now
 
     return {ServiceId.CON_NOTIFY: Handler(apply, schema=StatusUpdate, check=check)}
+
+
+def _pickup(s: AsyncSession, request_id: str, pickup: dict) -> Receipt:
+    """A paper result of a request made through the portal (S1, S2: the seeds issue it at the ЦОН): a
+    pickup record under ``P-<application number>``, handed out like any result (process 9)."""
+    number = f"P-{pickup['application_number']}"[:32]
+    receipt = Receipt(number=number, kind="pickup", request_id=request_id, service_code=pickup["service_code"],
+                      region=pickup["region"], subtype=pickup.get("subtype"), applicant_iin_bin=pickup["applicant_iin_bin"],
+                      body={"number": number, "channel": "portal", **pickup}, operator="", status="IN_PROCESSING",
+                      application_number=pickup["application_number"], accepted_at=utcnow(), updated_at=utcnow())
+    s.add(receipt)
+    log.info("paper result to collect", number=number, request_id=request_id)
+    return receipt
 
 
 def _parse_time(value: str | None) -> datetime | None:

@@ -282,12 +282,15 @@ def process_subtypes(process, service) -> set[str]:
 # --- process 9: the result against the receipt ---------------------------------------------------
 
 async def handout(s: AsyncSession, rt, operator: Operator, receipt: Receipt, body: HandoutIn, now: datetime) -> dict:
-    if receipt.kind != "acceptance":
+    if receipt.kind not in ("acceptance", "pickup"):
         raise ApiError("RECEIPT_NOT_FOUND", detail="a receipt of refusal has no result")
     if receipt.status == "HANDED_OUT":
         raise ApiError("RESULT_ALREADY_HANDED_OUT")
     if receipt.status not in ("COMPLETED", "REFUSED") or receipt.result is None:
         raise ApiError("CON_RESULT_NOT_READY")
+    if receipt.kind == "pickup":  # a paper result of a request made through the portal
+        to = await _pickup_identity(rt, receipt, body)
+        return _handed_out(s, operator, receipt, body, to, now)
     lk = await s.get(Lookup, receipt.lookup_id)
     rep = (receipt.body or {}).get("representative")
     if rep:
@@ -305,6 +308,38 @@ async def handout(s: AsyncSession, rt, operator: Operator, receipt: Receipt, bod
         if body.representative_iin or body.identity_document_number != lk.applicant.get("document_number"):
             raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
         to = {"who": "applicant", "iin_bin": receipt.applicant_iin_bin, "name": lk.applicant["name"]}
+    return _handed_out(s, operator, receipt, body, to, now)
+
+
+async def _document_of(rt, iin_bin: str) -> tuple[str | None, str]:
+    """The identity document number and name that ГБД ФЛ (for a BIN: its head's) gives for a holder."""
+    if iin_bin[4] in "456":
+        org = (await rt.sync.call(ServiceId.GBDUL_ORGANISATION, {"bin": iin_bin})).data["organisation"]
+        head = (org.get("head") or {}).get("iin")
+        person = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": head})).data["person"] if head else {}
+        return person.get("document_number"), org["name"]
+    person = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": iin_bin})).data["person"]
+    return person.get("document_number"), person["full_name"]
+
+
+async def _pickup_identity(rt, receipt: Receipt, body: HandoutIn) -> dict:
+    """Who collects a portal request's paper result: the applicant (his document, as ГБД ФЛ has it), or a
+    representative with a power of attorney in force in ЕНИС."""
+    if body.representative_iin:
+        await power_of_attorney(rt, body.power_of_attorney_number or "", receipt.applicant_iin_bin,
+                                body.representative_iin, receipt.service_code)
+        expected, name = await _document_of(rt, body.representative_iin)
+        if body.identity_document_number != expected:
+            raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
+        return {"who": "representative", "iin": body.representative_iin, "name": name,
+                "power_of_attorney_number": body.power_of_attorney_number}
+    expected, name = await _document_of(rt, receipt.applicant_iin_bin)
+    if body.identity_document_number != expected:
+        raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
+    return {"who": "applicant", "iin_bin": receipt.applicant_iin_bin, "name": name}
+
+
+def _handed_out(s: AsyncSession, operator: Operator, receipt: Receipt, body: HandoutIn, to: dict, now: datetime) -> dict:
     receipt.status = "HANDED_OUT"
     receipt.handed_out_at = now
     receipt.updated_at = now

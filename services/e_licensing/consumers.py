@@ -247,6 +247,13 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
     forward["status"] = app.status
     _notify_portal(s, rt, app.request_id, MessageType.RESPONSE, channel=app.channel, **forward, result=result,
                    permit_number=number if kind != "refusal" else None)
+    process = regulations.find(app.service_code, app.region)
+    if app.channel != "con" and process is not None and process.result_medium == "paper":
+        # S1, S2: the paper result is issued at the ЦОН whatever the channel (seeds 000/001/003 п. 3)
+        _notify_portal(s, rt, app.request_id, MessageType.RESPONSE, channel="con", **forward, result=result,
+                       pickup={"application_number": app.number, "service_code": app.service_code,
+                               "region": app.region, "subtype": app.subtype,
+                               "applicant_iin_bin": app.applicant_iin_bin})
 
 
 async def record_permit(s: AsyncSession, app: Application, number: str, kind: str, provider_bin: str,

@@ -47,7 +47,7 @@ from shared.iin import make_iin
 from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
 from shared.signing import Signer
-
+SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con")
 SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")
 FAULT_KINDS = ("kill:portal", "kill:gateway", "kill:e_licensing", "kill:provider_arm", "kill:nca", "kill:registries",
                "broker", "nca_outage", "database")

@@ -373,3 +373,30 @@ def test_s1_licence_for_a_company_through_its_representative_from_arrival_to_han
         "identity_document_number": lk["representative"]["document_number"], "representative_iin": MADINA,
         "power_of_attorney_number": POA_VALID})
     assert r.status_code == 200 and r.json()["handout"]["to"]["who"] == "representative", r.text
+
+
+def test_a_paper_result_of_a_portal_request_is_collected_at_the_con(sut):
+    # seed 001 п. 3 (the certificate "в бумажном виде"), 003 п. 3: a request made through the portal gets
+    # its paper result at the ЦОН — the cabinet is told where and from when; the ЦОН has it under
+    # P-<application number> and hands it out against the applicant's identity document (ГБД ФЛ)
+    c = sut.client
+    aigul = next(a for a in demo.APPLICANTS if a["username"] == AIGUL)
+    token = c.token(AIGUL, aigul["password"])
+    doc = c.prepare_document(token, AIGUL)
+    r = c.submit(token, doc, c.signer(AIGUL).sign(canonical(doc)))
+    assert r.status_code == 202, r.text
+    request_id = r.json()["request_id"]
+    number = c.wait_status(token, request_id, {"REGISTERED", "IN_PROCESSING"})["application_number"]
+    c.run_almaty_s2(number)
+    c.wait_status(token, request_id, {"COMPLETED"})
+    desk = Desk(sut, "con-ala")
+    pickup = desk.wait(f"P-{number}", {"COMPLETED"})
+    assert pickup["kind"] == "pickup" and pickup["result"]["kind"] == "certificate"
+    pdf = desk.http.get(f"/receipts/P-{number}/result.pdf")
+    assert pickup["result"]["document"]["number"] in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    error(desk.http.post(f"/receipts/P-{number}/handout", json={"identity_document_number": "000000000"}),
+          403, "HANDOUT_IDENTITY_MISMATCH")
+    lk = desk.lookup(AIGUL, "almaty").json()
+    r = desk.http.post(f"/receipts/P-{number}/handout", json={"identity_document_number": lk["applicant"]["document_number"]})
+    assert r.status_code == 200 and r.json()["status"] == "HANDED_OUT", r.text
+    assert r.json()["handout"]["to"] == {"who": "applicant", "iin_bin": AIGUL, "name": "ИВАНОВА АЙГУЛЬ СЕРИКОВНА"}
