@@ -24,6 +24,7 @@ LANG_COOKIE = "egov_lang"
 #: one cookie per area, so that one browser may hold an applicant's and an operator's login
 APPLICANT_COOKIE = "egov_applicant"
 OPERATOR_COOKIE = "egov_operator"
+CON_COOKIE = "egov_con"
 
 
 def load_messages() -> dict[str, dict[str, str]]:
@@ -119,7 +120,7 @@ def unreachable(exc: Exception) -> ApiFailure:
 
 
 class Api:
-    """One upstream API (portal or provider_arm), called with the user's own bearer token."""
+    """One upstream API (portal, provider_arm or the ЦОН desk), called with the user's own bearer token."""
 
     def __init__(self, http: httpx.AsyncClient, base: str):
         self.http, self.base = http, base
@@ -148,10 +149,10 @@ def set_session(response, name: str, token: str, max_age: int, secure: bool) -> 
 
 
 def login_redirect(area: str, request: Request) -> RedirectResponse:
-    target = "/cabinet/login" if area == "cabinet" else "/arm/login"
+    target = f"/{area}/login"
     nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = RedirectResponse(f"{target}?next={quote(nxt, safe='')}", status_code=303)
-    response.delete_cookie(APPLICANT_COOKIE if area == "cabinet" else OPERATOR_COOKIE, path="/")
+    response.delete_cookie({"cabinet": APPLICANT_COOKIE, "arm": OPERATOR_COOKIE, "con": CON_COOKIE}[area], path="/")
     return response
 
 

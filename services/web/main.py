@@ -1,6 +1,6 @@
-"""The web pages: the applicant's personal cabinet (``/cabinet``) and the provider's workstation
-(``/arm``), server-rendered (Jinja2, plain HTML forms), in Russian and Kazakh. A backend-for-frontend:
-it owns no database and reaches the portal and provider_arm only through their public REST APIs,
+"""The web pages: the applicant's personal cabinet (``/cabinet``), the provider's workstation
+(``/arm``) and the ЦОН desk (``/con``), server-rendered (Jinja2, plain HTML forms), in Russian and Kazakh. A backend-for-frontend:
+it owns no database and reaches the portal, provider_arm and the ЦОН desk only through their public REST APIs,
 with the user's own bearer token, kept in an HttpOnly, SameSite=Lax session cookie."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shared.app import configure_logging, create_app
 
-from . import arm, cabinet
+from . import arm, cabinet, con
 from .common import HERE, LANG_COOKIE, LANGUAGES, Api, ApiFailure, render, safe_next
 from .settings import WebSettings
 
@@ -52,6 +52,7 @@ async def lifespan(app):
     app.state.settings = settings
     app.state.portal = Api(http, settings.portal_api)
     app.state.arm = Api(http, settings.arm_api)
+    app.state.con = Api(http, settings.con_api)
     app.state.verify, close = verifier(settings)
     try:
         yield
@@ -70,11 +71,13 @@ app = create_app(
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 app.include_router(cabinet.router)
 app.include_router(arm.router)
+app.include_router(con.router)
 
 
 @app.exception_handler(ApiFailure)
 async def api_failure(request: Request, exc: ApiFailure):
-    area = "arm" if request.url.path.startswith("/arm") else "cabinet"
+    path = request.url.path
+    area = "arm" if path.startswith("/arm") else "con" if path.startswith("/con") else "cabinet"
     return render(request, "error.html", area=area, error=exc.error, status_code=exc.status)
 
 
