@@ -73,3 +73,53 @@ def test_overdue_is_past_due_and_open():
     assert not overdue({"status": "OPEN", "due_at": "2999-01-01T10:00:00+05:00"})
     assert not overdue({"status": "DONE", "due_at": "2020-01-01T10:00:00+05:00"})
     assert not overdue({"status": "OPEN", "due_at": None})
+
+
+def test_the_con_desk_pages_have_every_string_in_both_languages():
+    """Every key the ЦОН desk's templates use (also those with arguments) in Russian and Kazakh, non-empty,
+    and the Kazakh text is not the Russian one copied over."""
+    used = set()
+    for template in TEMPLATES.glob("con_*.html"):
+        used |= set(re.findall(r"t\('([a-z_]+\.[a-zA-Z_]+)'[,)]", template.read_text()))
+    used |= {"login.title_con", "login.username_con", "nav.con_desk", "index.con", "index.con_text",
+             "con.kind_acceptance", "con.kind_refusal", "status.NOT_ACCEPTED", "status.HANDED_OUT"}
+    assert len(used) > 50
+    for lang in ("ru", "kk"):
+        missing = {k for k in used if not MESSAGES[lang].get(k)}
+        assert not missing, (lang, missing)
+    con_keys = {k for k in MESSAGES["ru"] if k.startswith("con.")}
+    assert con_keys and con_keys <= set(MESSAGES["kk"])
+    differ = {k for k in con_keys if MESSAGES["ru"][k] != MESSAGES["kk"][k]}
+    assert len(differ) > len(con_keys) - 5  # a few are the same word (Оператор, Телефон, Норма, мин)
+
+
+def test_the_con_receipt_page_shows_every_receipt_field_in_both_languages():
+    from types import SimpleNamespace
+
+    from services.web.common import Translator, env
+
+    body = {"number": "CON-2026-0000001", "kind": "refusal", "accepted_at": "2026-03-02T10:00:00+00:00",
+            "service": {"code": "S2", "title_ru": "Услуга", "title_kk": "Қызмет", "subtype": "issue", "region": "almaty"},
+            "documents": [{"code": "inspection_card", "title_ru": "Карта", "filename": "a.pdf", "sha256": "0" * 64}],
+            "documents_count": 1, "operator": {"full_name": "ОПЕРАТОР", "username": "con-ala"},
+            "con": {"name_ru": "НАО", "office": "ЦОН", "address": "ул."},
+            "applicant": {"iin_bin": "860717450455", "kind": "IIN", "name": "ИВАНОВА", "contacts": {"phone": "+7"}},
+            "representative": {"iin": "921201450129", "name": "СЕРИКОВА", "power_of_attorney_number": "P-1",
+                               "contacts": {}},
+            "desk_times": [{"kind": "queue", "limit_minutes": 15, "source": "seed 001 п. 10"}],
+            "refusal": {"code": "DOCUMENTS_INCOMPLETE", "message_ru": "Неполный пакет", "message_kk": "Толық емес",
+                        "missing_documents": [{"code": "vehicle_registration", "title_ru": "Свидетельство",
+                                               "title_kk": "Куәлік"}], "source": "seed"}}
+    r = {"number": body["number"], "kind": "refusal", "status": "NOT_ACCEPTED", "application_number": None,
+         "refusal_code": None, "receipt": body, "result": None, "result_rejected": False, "handout": None,
+         "handed_out_at": None, "timeline": [{"at": body["accepted_at"], "status": "NOT_ACCEPTED", "step": "process 5",
+                                              "actor": "con-ala", "note": None}]}
+    request = SimpleNamespace(url=SimpleNamespace(path="/con/receipts/x", query=""))
+    for lang in ("ru", "kk"):
+        html = env.get_template("con_receipt.html").render(request=request, t=Translator(lang), lang=lang, area="con",
+                                                           user={"sub": "con-ala"}, r=r, body=body, form={})
+        for text in ("CON-2026-0000001", "ИВАНОВА", "СЕРИКОВА", "P-1", "seed 001 п. 10", "ОПЕРАТОР",
+                     MESSAGES[lang]["con.receipt_refusal"], MESSAGES[lang]["status.NOT_ACCEPTED"],
+                     body["refusal"][f"message_{lang}"], "Карта", "a.pdf"):
+            assert text in html, (lang, text)
+        assert 'id="handout-form"' not in html  # nothing to hand out on a refusal
