@@ -250,6 +250,15 @@ async def submit(request: Request):
     return await _page(request, page)
 
 
+@router.get("/lookups")
+@router.get("/payments")
+@router.get("/drafts")
+@router.get("/applications")
+async def back_to_desk():
+    """A form's answer page reloaded by GET (the language switch, the address bar): the desk."""
+    return RedirectResponse("/con", status_code=303)
+
+
 # --- the status enquiry, the printed result, process 9: the hand-out ---------------------------
 async def _receipt_page(request: Request, token: str, number: str, *, error: dict | None = None,
                         form: dict | None = None, status_code: int = 200):
