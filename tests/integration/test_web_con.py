@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import rfc8785
@@ -21,7 +22,7 @@ from .web_browser import CHROMIUM, Shots, sign_file
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(), reason=f"no headless Chromium at {CHROMIUM}"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no headless Chromium at {CHROMIUM}"),
 ]
 
 AIGUL = "860717450455"
