@@ -47,6 +47,10 @@ from shared.topics import SystemId, deliver_topic
 log = structlog.get_logger("consumer")
 
 
+#: how many messages of one poll are checked at the same time
+CHECKS_AT_ONCE = 16
+
+
 @dataclass
 class Delivered:
     """One message the gateway delivered, as a handler sees it."""
@@ -217,6 +221,8 @@ class GatewayConsumer:
             return ["DEFERRED" if m is not None else None for m in msgs]
         pending: list[tuple[int, Delivered, str | None]] = []
         taken: set[str] = set()
+        to_check: list[tuple[int, Delivered]] = []
+        limit = asyncio.Semaphore(CHECKS_AT_ONCE)
         for i, msg in enumerate(msgs):
             if msg is None:
                 continue
@@ -228,10 +234,15 @@ class GatewayConsumer:
                 outcomes[i] = "DUPLICATE"
                 continue
             taken.add(msg.message_id)
-            try:
-                pending.append((i, msg, await self._checks(msg)))
-            except _Deferred as exc:
-                outcomes[i] = self._defer(msg, exc.reason)
+            to_check.append((i, msg))
+        # the checks (signatures, OCSP, a registry asked over the sync channel) of one poll run side by
+        # side: a slow answer holds the poll for its own time, not for the sum of them all
+        checked = await asyncio.gather(*(self._checked(msg, limit) for _, msg in to_check))
+        for (i, msg), (rejection, deferred) in zip(to_check, checked):
+            if deferred is not None:
+                outcomes[i] = self._defer(msg, deferred)
+            else:
+                pending.append((i, msg, rejection))
         try:
             recorded = await self._record(pending)
         except Exception:
@@ -266,6 +277,14 @@ class GatewayConsumer:
         self._notes.append(note(msg.message_id, msg.service_id, resend=True,
                                 error=_error_info(reason.split(":")[0], reason)))
         return "DEFERRED"
+
+    async def _checked(self, msg: Delivered, limit: asyncio.Semaphore) -> tuple[str | None, str | None]:
+        """(the reason of a permanent rejection or None, the reason of a deferral or None)."""
+        async with limit:
+            try:
+                return await self._checks(msg), None
+            except _Deferred as exc:
+                return None, exc.reason
 
     async def _checks(self, msg: Delivered) -> str | None:
         """Everything before the transaction; returns the reason of a permanent rejection, or None."""
