@@ -11,8 +11,8 @@ import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from .common import (OPERATOR_COOKIE, ApiFailure, canonical, data_url, login_redirect, read_signature, render,
-                     safe_next, set_session)
+from .common import (password_login, OPERATOR_COOKIE, ApiFailure, canonical, data_url, login_redirect, read_signature, render,
+                     safe_next)
 
 router = APIRouter(prefix="/arm")
 
@@ -61,18 +61,7 @@ async def login_form(request: Request, next: str | None = None):
 
 @router.post("/login")
 async def login(request: Request):
-    form = await request.form()
-    nxt = safe_next(form.get("next"), "/arm")
-    try:
-        body = await _arm(request).call("POST", "/auth/token", data={
-            "username": (form.get("username") or "").strip(), "password": form.get("password") or ""})
-    except ApiFailure as exc:
-        return render(request, "login.html", area="arm", next=nxt, error=exc.error, status_code=exc.status,
-                      username=form.get("username") or "")
-    response = RedirectResponse(nxt, status_code=303)
-    set_session(response, OPERATOR_COOKIE, body["access_token"], int(body.get("expires_in", 3600)),
-                request.app.state.settings.web_cookie_secure)
-    return response
+    return await password_login(request, _arm(request), "arm")
 
 
 @router.post("/logout")

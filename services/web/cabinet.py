@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from . import forms
-from .common import (APPLICANT_COOKIE, ApiFailure, Translator, canonical, data_url, language, login_redirect,
+from .common import (password_login, APPLICANT_COOKIE, ApiFailure, Translator, canonical, data_url, language, login_redirect,
                      read_signature, render, safe_next, set_session)
 
 router = APIRouter(prefix="/cabinet")
@@ -63,15 +63,7 @@ async def login_form(request: Request, next: str | None = None):
 
 @router.post("/login")
 async def login(request: Request):
-    form = await request.form()
-    nxt = safe_next(form.get("next"), "/cabinet")
-    try:
-        body = await _portal(request).call("POST", "/auth/token", data={
-            "username": (form.get("username") or "").strip(), "password": form.get("password") or ""})
-    except ApiFailure as exc:
-        return render(request, "login.html", area="cabinet", next=nxt, error=exc.error, status_code=exc.status,
-                      username=form.get("username") or "")
-    return _logged_in(RedirectResponse(nxt, status_code=303), request, body)
+    return await password_login(request, _portal(request), "cabinet")
 
 
 @router.get("/login/ecp")

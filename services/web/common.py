@@ -148,11 +148,32 @@ def set_session(response, name: str, token: str, max_age: int, secure: bool) -> 
     response.set_cookie(name, token, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/")
 
 
+#: each area's session cookie
+SESSION_COOKIES = {"cabinet": APPLICANT_COOKIE, "arm": OPERATOR_COOKIE, "con": CON_COOKIE}
+
+
+async def password_login(request: Request, api, area: str):
+    """The login form of an area, posted: the API's token into the area's HttpOnly cookie and on to
+    ``next``; a refusal is the login page again with the API's error."""
+    form = await request.form()
+    nxt = safe_next(form.get("next"), f"/{area}")
+    try:
+        body = await api.call("POST", "/auth/token", data={
+            "username": (form.get("username") or "").strip(), "password": form.get("password") or ""})
+    except ApiFailure as exc:
+        return render(request, "login.html", area=area, next=nxt, error=exc.error, status_code=exc.status,
+                      username=form.get("username") or "")
+    response = RedirectResponse(nxt, status_code=303)
+    set_session(response, SESSION_COOKIES[area], body["access_token"], int(body.get("expires_in", 3600)),
+                request.app.state.settings.web_cookie_secure)
+    return response
+
+
 def login_redirect(area: str, request: Request) -> RedirectResponse:
     target = f"/{area}/login"
     nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     response = RedirectResponse(f"{target}?next={quote(nxt, safe='')}", status_code=303)
-    response.delete_cookie({"cabinet": APPLICANT_COOKIE, "arm": OPERATOR_COOKIE, "con": CON_COOKIE}[area], path="/")
+    response.delete_cookie(SESSION_COOKIES[area], path="/")
     return response
 
 
