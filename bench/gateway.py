@@ -213,7 +213,7 @@ def main() -> None:
     from egov.launcher import Stack
     from shared.settings import CommonSettings
 
-    from .common import free_port
+    from egov.launcher import free_port
 
     with tempfile.TemporaryDirectory() as d:
         ports = {name: free_port() for name in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")}

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -139,9 +141,35 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
-def _wait_port(host: str, port: int, timeout: float) -> None:
-    import socket
+_handed_out: set[int] = set()
 
+
+def free_port() -> int:
+    """A port nothing listens on, for a stack of tests or benchmarks: taken below the kernel's
+    ephemeral range (``net.ipv4.ip_local_port_range``, 32768–60999 by default), so that no outgoing
+    connection of another process can take it between now and the moment a service binds it, and never
+    the same twice in this process."""
+    low, high = 20000, 32767
+    try:
+        eph_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+        high = min(high, eph_low - 1) if eph_low > low + 1000 else high
+    except (OSError, ValueError, IndexError):
+        pass
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}–{high}")
+
+
+def _wait_port(host: str, port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 import subprocess
 import tempfile
 import time
@@ -40,7 +39,7 @@ from sqlalchemy import func, select
 from egov import demo
 from egov.bootstrap import SERVICES as ALL_DATABASES
 from egov.bootstrap import prepare
-from egov.launcher import Stack
+from egov.launcher import Stack, free_port
 from shared.db import Database
 from shared.envelope import canonical
 from shared.iin import make_iin
@@ -57,11 +56,6 @@ OPERATORS = {"ala-clerk": {"register": ("registered", {}), "handover": ("handed_
              "ala-head": {"assign": ("assigned", {"assignee": "ala-specialist"}), "sign": ("signed", None)},
              "ala-specialist": {"check": ("documents_ok", {}), "prepare": ("prepared", {})}}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 from contextlib import contextmanager
-import socket
 import uuid
 
 import pytest
 
 from egov.bootstrap import SERVICES, prepare
-from egov.launcher import Stack
+from egov.launcher import Stack, free_port
 from shared.db.migrate import drop_database
 from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
@@ -23,11 +22,6 @@ from .flow import Client
 PG_URL = os.environ.get("EGOV_TEST_POSTGRES_URL")
 FRESHNESS_SECONDS = 5
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,13 @@ import psutil
 import pytest
 
 from egov import supervisor as sup
+from egov.launcher import free_port
 from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
 
 SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con", "web")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def egov(env: dict, *args: str, **kw) -> subprocess.CompletedProcess:
