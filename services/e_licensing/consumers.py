@@ -231,6 +231,9 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
     if app is None:
         raise ApiError("NOT_FOUND", detail=f"application for request {data['request_id']}")
     forward = {k: data[k] for k in ("status", "step", "step_kk", "actor", "note", "at", "notice") if k in data}
+    # every notification carries the number: after a broker restart the REGISTERED one (which first
+    # told it) may arrive after this one, and the cabinet must not show a request in processing unnumbered
+    forward["application_number"] = app.number
     if "result" not in data:
         if data.get("status") == "IN_PROCESSING" and app.status == "REGISTERED":
             app.status = "IN_PROCESSING"
