@@ -36,6 +36,10 @@ Schema additions beyond the first (S2 Almaty) definition, all optional:
 * step ``same_term_as = "<step>"`` — one procedure of the seed run as two steps (the review, where a
   refusal is decided, and the preparation of the result): the limit sits on the first and the second
   is due when the first was (Zhambyl S1/S2 п. 5 пп. 4), Mangistau S2 п. 7 пп. 4), S7 п. 5 пп. 3)–4));
+* decision ``within_term = true`` — the step the decision leads to belongs to the deciding step's
+  procedure and is due when that one was (Aktobe S3–S5 п. 5 пп. 3) абз. 1: on an incomplete package
+  the executor "подготавливает мотивированный ответ об отказе … и направляет на подпись руководителю
+  - 1 рабочий день" — the refusal is drafted within the check's day, not the 4 days of a licence);
 * decision ``title_ru`` — how the decision reads on the diagram;
 * ``title_kk`` beside every ``title_ru`` (steps, decisions, subtypes) and ``result_title_kk`` beside
   ``result_title_ru`` — the Kazakh texts, from the seed's Kazakh text where there is one (003, 004),
@@ -98,6 +102,8 @@ class Decision:
     next: str | None = None
     outcome: str | None = None
     comment_required: bool = False
+    #: the step it leads to is done within this step's own term (due when this one was due)
+    within_term: bool = False
     title_ru: str | None = None
     title_kk: str | None = None
 

@@ -182,7 +182,9 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     nxt = process.route(step.key, decision, subtype)
     if nxt is None:
         return None
-    if nxt.same_term_as:  # the same procedure of the seed: the term of the step it continues
+    if chosen.within_term:  # the decision's next step is part of this step's procedure: its term
+        due = task.due_at
+    elif nxt.same_term_as:  # the same procedure of the seed: the term of the step it continues
         due = await s.scalar(select(Task.due_at).where(Task.case_id == case.id, Task.step_key == nxt.same_term_as)
                              .order_by(Task.id.desc()).limit(1))
     else:

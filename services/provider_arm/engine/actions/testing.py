@@ -80,8 +80,10 @@ class HoldTesting(Action):
 
     async def complete(self, ctx: StepContext) -> None:
         # passed or failed, the attestat or the refusal is due within the term that follows the testing
+        # as scheduled ("в установленное время") — an outcome recorded late does not move the deadline
         if ctx.process.after_testing:
-            ctx.case.deadline_at = CALENDAR.deadline(ctx.now, *ctx.process.after_testing)
+            held = parse_time((await ctx.recorded()).get("testing_at")) or ctx.now
+            ctx.case.deadline_at = CALENDAR.deadline(held, *ctx.process.after_testing)
 
     async def due(self, ctx: StepContext, default: datetime | None) -> datetime | None:
         return parse_time((await ctx.recorded()).get("testing_at")) or default
