@@ -89,7 +89,9 @@ ROLES: dict[str, str] = {
 CITE_RE = re.compile(r"^п\. \d+( пп\. \d+\))?")
 SEED_RE = re.compile(r"^\d{3}$")
 #: a fact's source: the seed and its paragraph, or the simulator's own choice
-SOURCE_RE = re.compile(r"^(seed \d{3}( п\. \d+.*)?|simulator(: .+)?)$")
+SOURCE_RE = re.compile(r"^(seed \d{3}(( п\. \d+|, ).*)?|simulator(: .+)?)$")
+#: what every variant's ``[sources]`` names (``subtypes`` too when it has subtypes)
+SOURCES = ("provider", "kazakh", "number_prefix")
 #: the boxes of the portal diagram every variant numbers (see regulations/README.md)
 PORTAL_BOXES = {"auth", "form", "payment", "ecp", "registry", "provider", "refusal", "result"}
 
@@ -197,6 +199,9 @@ class Process:
     steps: tuple[Step, ...] = field(default_factory=tuple)
     subtypes: tuple[Subtype, ...] = ()
     deadlines_by_subtype: tuple[tuple[str, tuple[Limit, Limit]], ...] = ()
+    #: where each fact of the definition that is not a step comes from ("seed NNN …" or "simulator"):
+    #: provider, subtypes, kazakh, number_prefix, portal (the diagram's boxes), result, deadlines, testing
+    sources: tuple[tuple[str, str], ...] = ()
 
     def step(self, key: str) -> Step:
         return next(s for s in self.steps if s.key == key)
@@ -249,6 +254,7 @@ class Process:
         return {
             "id": self.id, "service_code": self.service_code, "region": self.region, "title_ru": self.title_ru,
             "title_kk": self.title_kk, "source": self.source, "seed": self.seed,
+            "sources": dict(self.sources),
             "deadlines": {"result": self.result_deadline, "refusal": self.refusal_deadline,
                           "source": self.deadline_source, "estimated": self.deadlines_estimated},
             "subtypes": [{"key": t.key, "title_ru": t.title_ru, "title_kk": t.title_kk,
@@ -321,9 +327,19 @@ def load(path: Path) -> Process:
                 portal_boxes=tuple(raw["portal"]["boxes"].items()),
                 subtypes=tuple(Subtype(**t) for t in raw.get("subtypes", ())),
                 deadlines_by_subtype=tuple((k, (_limit(v["result"]), _limit(v["refusal"])))
-                                           for k, v in deadlines.get("by_subtype", {}).items()))
+                                           for k, v in deadlines.get("by_subtype", {}).items()),
+                sources=_sources(raw))
     validate(p)
     return p
+
+
+def _sources(raw: dict) -> tuple[tuple[str, str], ...]:
+    """Every fact's source, from ``[sources]`` and the ``source`` of each table that has facts."""
+    out = dict(raw.get("sources", {}))
+    for table in ("portal", "result", "deadlines", "testing"):
+        if table in raw:
+            out[table] = raw[table].get("source", "")
+    return tuple(out.items())
 
 
 def validate(p: Process) -> None:
@@ -335,8 +351,13 @@ def validate(p: Process) -> None:
         fail(f"seed must name a seed regulation (three digits), not {p.seed!r}")
     if not p.result_title_kk.strip():
         fail("result_title_kk (the result's title in Kazakh) is missing")
-    if not SOURCE_RE.match(p.deadline_source):
-        fail(f"deadlines.source must be 'seed NNN п. N' or 'simulator', not {p.deadline_source!r}")
+    sources = dict(p.sources)
+    needed = {*SOURCES, "portal", "result", "deadlines"} | ({"subtypes"} if p.subtypes else set()) \
+        | ({"testing"} if p.testing_place else set())
+    for what in sorted(needed):
+        if not SOURCE_RE.match(sources.get(what, "")):
+            fail(f"the source of {what} ([sources] {what}, or [{what}] source) must be 'seed NNN п. N', "
+                 f"'seed NNN, …' or 'simulator', not {sources.get(what, '')!r}")
     if p.result_medium not in ("paper", "electronic"):
         fail(f"result.medium is paper or electronic, not {p.result_medium!r}")
     missing = PORTAL_BOXES - {k for k, _ in p.portal_boxes}

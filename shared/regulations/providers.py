@@ -13,6 +13,7 @@ from functools import cache
 from shared.iin import validate_iin_or_bin
 
 from .location import regulations_dir
+from .processes import SOURCE_RE
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ def providers() -> dict[str, Provider]:
     out = {}
     for key, p in raw.items():
         validate_iin_or_bin(p["bin"])
+        for what in ("bin_source", "names_source"):
+            if not SOURCE_RE.match(p.get(what, "")):
+                raise ValueError(f"providers.toml: {key}: {what} must be 'seed NNN п. N' or 'simulator', "
+                                 f"not {p.get(what, '')!r}")
         out[key] = Provider(key=key, bin=p["bin"], name_ru=p["name_ru"], name_kk=p["name_kk"], region=p["region"],
                             operators=tuple(dict(o) for o in p.get("operators", ())))
     return out

@@ -20,6 +20,7 @@ PROVIDER = '''
 [karaganda-transport]
 bin = "050440004560"
 bin_source = "simulator"
+names_source = "simulator"
 name_ru = "ГУ \\"Управление пассажирского транспорта и автомобильных дорог Карагандинской области\\""
 name_kk = "\\"Қарағанды облысының жолаушылар көлігі және автомобиль жолдары басқармасы\\" ММ"
 region = "karaganda"

@@ -148,7 +148,11 @@ def test_bad_definition_is_rejected(tmp_path):
         (base.replace('next = "sign"', 'next = "nowhere"'), "unknown step"),
         (base.replace('cite = "п. 9 пп. 3)"', 'cite = "see the law"'), "cite"),
         (base.replace('action = "sign_result"', 'action = "dance"'), "unknown action"),
-        (base.replace('source = "seed 001 п. 11"', 'source = "the law"'), "deadlines.source"),
+        (base.replace('source = "seed 001 п. 11"', 'source = "the law"'), r"source of deadlines"),
+        (base.replace('kazakh = "seed 004"\n', ''), r"source of kazakh"),
+        (base.replace('source = "seed 001, portal diagram"', 'source = ""'), r"source of portal"),
+        (base.replace('provider = "seed 001 п. 1"', 'provider = "Алматы"'), r"source of provider"),
+        (base.replace('medium = "paper"\nsource', 'medium = "paper"\nwhence'), r"source of result"),
         (base.replace('seed = "001"', 'seed = "Алматы"'), "seed must name"),
         (base.replace('ecp = "process 4", ', ''), "portal.boxes lacks"),
         ("\n".join(line for line in base.splitlines() if not line.startswith("result_title_kk")), "result_title_kk"),
@@ -185,3 +189,39 @@ def test_diagram_renders(pid):
     assert [k for k, g in groups.items() if "current" in g.get("class").split()] == [current]
     for k in visited:
         assert "visited" in groups[k].get("class").split()
+
+
+def test_every_fact_names_its_source(tmp_path, monkeypatch):
+    # the reference data's every fact cites its seed or says it is the simulator's choice
+    import importlib
+
+    providers_mod = importlib.import_module("shared.regulations.providers")
+    from shared.regulations.processes import SOURCE_RE
+    from shared.regulations.services import services
+
+    for p in PROCESSES.values():
+        sources = p.public()["sources"]
+        expected = {"provider", "kazakh", "number_prefix", "portal", "result", "deadlines"} \
+            | ({"subtypes"} if p.subtypes else set()) | ({"testing"} if p.testing_place else set())
+        assert expected <= set(sources), p.id
+        assert all(SOURCE_RE.match(v) for v in sources.values()), (p.id, sources)
+        assert all(s["source"].startswith(f"seed {p.seed} п. ") for s in p.public()["steps"]), p.id
+    # the Kazakh texts come from the Kazakh seeds where they exist (003 Zhambyl, 004 Almaty)
+    assert {p.id: p.public()["sources"]["kazakh"] for p in PROCESSES.values() if p.region in ("almaty", "zhambyl")} \
+        == {"S2-almaty": "seed 004", "S1-zhambyl": "seed 003", "S2-zhambyl": "seed 003"}
+    for svc in services().values():
+        assert SOURCE_RE.match(svc.fee_source) and all(SOURCE_RE.match(d.source) for d in svc.documents), svc.code
+    raw = (regulations_dir() / "providers.toml").read_text(encoding="utf-8")
+    assert providers_mod.providers()  # the loader refuses a provider whose BIN or names have no source:
+
+    folder = tmp_path / "regulations"
+    folder.mkdir()
+    (folder / "providers.toml").write_text(raw.replace('names_source = "seed 001 п. 1"\n', ""), encoding="utf-8")
+    monkeypatch.setenv("EGOV_REGULATIONS_DIR", str(folder))
+    providers_mod.providers.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="almaty-transport: names_source"):
+            providers_mod.providers()
+    finally:
+        monkeypatch.delenv("EGOV_REGULATIONS_DIR")
+        providers_mod.providers.cache_clear()
