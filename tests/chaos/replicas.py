@@ -17,10 +17,14 @@ from .run import SERVICES, Chaos, free_port
 
 
 class Replicas(Chaos):
+    #: every process, the web pages too
+    services = SERVICES + ("web",)
+
     def __init__(self, **kw):
-        kw.setdefault("faults", tuple(f"kill:{s}" for s in SERVICES))
+        kw.setdefault("faults", tuple(f"kill:{s}" for s in self.services))
         super().__init__(**kw)
-        self.second = Stack(self.settings, ports={name: free_port() for name in SERVICES}, env=dict(self.stack.env))
+        self.second = Stack(self.settings, ports={name: free_port() for name in self.services},
+                            env=dict(self.stack.env))
         self.stacks = [self.stack, self.second]
         #: instances the balancer does not send to: (index of the stack, service)
         self.out: set[tuple[int, str]] = set()

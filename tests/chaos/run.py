@@ -13,10 +13,12 @@ payment made before the clock starts), then, at once:
   restarted (empty: Tansu keeps messages in memory only), the НУЦ unreachable for longer than the
   revocation cache, and on PostgreSQL the database server restarted.
 
-Afterwards it waits until every accepted application is COMPLETED, then counts, in each system's
-own database: requests, registered applications, cases, permits, events — lost (accepted but not
-completed) and duplicated (anything applied twice) must both be 0, nothing FAILED in any outbox,
-nothing dead-lettered at the gateway. ``make chaos`` runs it big; ``make test`` runs it small
+Afterwards it waits until every accepted application is COMPLETED and its paper result is at the
+ЦОН (ИС ГБД ЕЛ forwards every S2 result there, CON_NOTIFY), then counts, in each system's own
+database: requests, registered applications, cases, permits, events, the ЦОН's paper results — lost
+(accepted but not completed, or not at the ЦОН) and duplicated (anything applied twice) must both
+be 0, nothing FAILED in any outbox, nothing at the gateway left unconfirmed (still ON_DELIVERY,
+stopped or refused). ``make chaos`` runs it big; ``make test`` runs it small
 (``tests/integration/test_chaos.py``).
 """
 from __future__ import annotations
@@ -46,10 +48,10 @@ from shared.iin import make_iin
 from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
 from shared.signing import Signer
+
+#: the services a run starts (the web pages have no part in the load: the two-instance run adds them)
 SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con")
-SERVICES = ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries")
-FAULT_KINDS = ("kill:portal", "kill:gateway", "kill:e_licensing", "kill:provider_arm", "kill:nca", "kill:registries",
-               "broker", "nca_outage", "database")
+FAULT_KINDS = tuple(f"kill:{s}" for s in SERVICES) + ("broker", "nca_outage", "database")
 #: revocation answers go stale this fast in the run, so an НУЦ outage outlasts the cache
 FRESHNESS_SECONDS = 3
 OPERATORS = {"ala-clerk": {"register": ("registered", {}), "handover": ("handed_over", {})},
@@ -64,17 +66,21 @@ class Report:
     offered: int
     accepted: int = 0
     completed: int = 0
+    #: paper results waiting at the ЦОН (one per completed S2 application, CON_NOTIFY)
+    collectable: int = 0
     submit_seconds: float = 0.0
     drain_seconds: float = 0.0
     faults: Counter = field(default_factory=Counter)
     duplicated: dict = field(default_factory=dict)
     failed_outbox: dict = field(default_factory=dict)
+    #: messages at the gateway no recipient confirmed (ON_DELIVERY, DELIVERY_STOPPED, NOT_DELIVERED)
     dead_letters: int = 0
     retries: Counter = field(default_factory=Counter)
 
     @property
     def lost(self) -> int:
-        return self.accepted - self.completed
+        """Accepted and not completed, or completed and its paper result not at the ЦОН."""
+        return self.accepted - self.completed + max(0, self.completed - self.collectable)
 
     @property
     def duplicates(self) -> int:
@@ -92,12 +98,13 @@ class Report:
             ("applications offered / accepted", f"{self.offered} / {self.accepted}"),
             ("load held (accepted per second)", f"{rate:.1f}/s over {self.submit_seconds:.0f} s"),
             ("completed (signed result in the cabinet)", str(self.completed)),
+            ("paper results at the ЦОН", str(self.collectable)),
             ("time to drain after the load", f"{self.drain_seconds:.0f} s"),
             ("faults injected", ", ".join(f"{k} ×{v}" for k, v in sorted(self.faults.items())) or "none"),
             ("client retries during faults", ", ".join(f"{k} ×{v}" for k, v in sorted(self.retries.items())) or "none"),
-            ("LOST (accepted, not completed)", str(self.lost)),
+            ("LOST (accepted, not completed or not at the ЦОН)", str(self.lost)),
             ("DUPLICATED (applied twice)", f"{self.duplicates}  {self.duplicated}"),
-            ("outbox FAILED / gateway dead letters", f"{sum(self.failed_outbox.values())} / {self.dead_letters}"),
+            ("outbox FAILED / gateway undelivered", f"{sum(self.failed_outbox.values())} / {self.dead_letters}"),
             ("verdict", "OK" if self.ok else "FAILED"),
         ]
         width = max(len(k) for k, _ in rows)
@@ -105,13 +112,16 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"backend": self.backend, "offered": self.offered, "accepted": self.accepted,
-                "completed": self.completed, "lost": self.lost, "duplicated": self.duplicated,
+                "completed": self.completed, "collectable": self.collectable, "lost": self.lost, "duplicated": self.duplicated,
                 "faults": dict(self.faults), "submit_seconds": self.submit_seconds,
                 "drain_seconds": self.drain_seconds, "failed_outbox": self.failed_outbox,
                 "dead_letters": self.dead_letters, "ok": self.ok}
 
 
 class Chaos:
+    #: the processes each stack of the run starts
+    services: tuple[str, ...] = SERVICES
+
     def __init__(self, *, applications: int, clients: int = 16, applicants: int = 20, rate: float | None = None,
                  postgres: str | None = None,
                  faults: tuple[str, ...] = FAULT_KINDS, seed: int | None = None, data_dir: Path | None = None,
@@ -127,7 +137,7 @@ class Chaos:
         self.drain_timeout = drain_timeout
         self.log = log
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="egov-chaos-"))
-        ports = {name: free_port() for name in SERVICES}
+        ports = {name: free_port() for name in self.services}
         self.settings = CommonSettings(
             data_dir=self.data_dir, broker=f"127.0.0.1:{free_port()}",
             db_server=postgres or "sqlite", db_prefix=f"egov_chaos{uuid.uuid4().hex[:6]}_",
@@ -364,22 +374,43 @@ class Chaos:
 
         return await self._db("portal", count)
 
+    async def pickups(self) -> int:
+        """Results the ЦОН keeps for collection: every S2 result is issued on paper there too (CON_NOTIFY)."""
+        from services.con.models import Receipt
+
+        return await self._db("con", lambda s: s.scalar(select(func.count()).select_from(Receipt).where(
+            Receipt.kind == "pickup", Receipt.status == "COMPLETED", Receipt.result.is_not(None))))
+
+    async def undelivered(self) -> int:
+        """Messages at the gateway that no recipient confirmed: still ON_DELIVERY, stopped or refused.
+        A sync call with no reply in time (ПШЭП killed) is DELIVERY_STOPPED too, but it is no dead letter:
+        its caller got the retryable 504 SYNC_TIMEOUT and asks again."""
+        from services.gateway.models import Message
+        from shared.topics import MessageState, ServiceId
+
+        return await self._db("gateway", lambda s: s.scalar(select(func.count()).select_from(Message).where(
+            Message.state.in_((MessageState.ON_DELIVERY, MessageState.DELIVERY_STOPPED,
+                               MessageState.NOT_DELIVERED)),
+            Message.service_id.not_in(ServiceId.SYNC))))
+
     async def drain(self) -> None:
+        """Until every accepted application is COMPLETED in the cabinet, its paper result is at the ЦОН,
+        and the gateway has every message confirmed (or the time is up)."""
         start = time.monotonic()
         while time.monotonic() - start < self.drain_timeout:
             self.report.completed = await self.completed()
-            if self.report.completed >= self.report.accepted:
+            if (self.report.completed >= self.report.accepted and await self.pickups() >= self.report.completed
+                    and await self.undelivered() == 0):
                 break
             await asyncio.sleep(1)
         self.report.drain_seconds = time.monotonic() - start
 
     async def verify(self) -> None:
+        from services.con.models import Receipt, ReceiptEvent
         from services.e_licensing.models import Application, Permit
-        from services.gateway.models import Message
         from services.portal.models import Request, RequestEvent
         from services.provider_arm.models import Case, Task
         from shared.messaging.outbox import summary
-        from shared.topics import MessageState, ServiceId
 
         dup = {}
 
@@ -412,21 +443,28 @@ class Chaos:
 
         cases, dup["tasks done twice"] = await self._db("provider_arm", provider)
         dup["cases"] = max(0, cases - self.report.accepted)
-        self.report.duplicated = dup
 
-        for service in ("portal", "e_licensing", "provider_arm"):
+        async def con(s):
+            pickups = await s.scalar(select(func.count()).select_from(Receipt).where(Receipt.kind == "pickup"))
+            events = await s.scalar(select(func.count()).select_from(
+                select(ReceiptEvent.receipt_id, ReceiptEvent.status, ReceiptEvent.step, ReceiptEvent.at)
+                .group_by(ReceiptEvent.receipt_id, ReceiptEvent.status, ReceiptEvent.step, ReceiptEvent.at)
+                .having(func.count() > 1).subquery()))
+            return pickups, events
+
+        pickups, dup["ЦОН receipt events"] = await self._db("con", con)
+        dup["ЦОН paper results beyond the completed"] = max(0, pickups - self.report.completed)
+        self.report.duplicated = dup
+        self.report.collectable = await self.pickups()
+
+        for service in ("portal", "e_licensing", "provider_arm", "con"):
             model = __import__(f"services.{service}.models", fromlist=["OutboxMessage"]).OutboxMessage
             db = Database(self.settings.database_url(service))
             try:
                 self.report.failed_outbox[service] = (await summary(db, model)).get("FAILED", 0)
             finally:
                 await db.dispose()
-        # a sync call with no reply in time (ПШЭП killed) is DELIVERY_STOPPED too, but it is no dead letter:
-        # its caller got the retryable 504 SYNC_TIMEOUT and asks again
-        self.report.dead_letters = await self._db("gateway", lambda s: s.scalar(
-            select(func.count()).select_from(Message).where(
-                Message.state.in_((MessageState.DELIVERY_STOPPED, MessageState.NOT_DELIVERED)),
-                Message.service_id.not_in(ServiceId.SYNC))))
+        self.report.dead_letters = await self.undelivered()
 
     # --- the whole run --------------------------------------------------------------------
     async def _run(self) -> Report:

@@ -17,6 +17,8 @@ def test_nothing_lost_nothing_duplicated_under_faults(tmp_path):
     report = chaos.run()
     print(report.table())
     assert set(report.faults) == {k for k in FAULT_KINDS if k != "database"}
+    assert "kill:con" in report.faults
+    assert report.collectable == report.completed == 40  # every S2 result also at the ЦОН (CON_NOTIFY)
     assert report.accepted == 40
     assert report.lost == 0 and report.duplicates == 0, report.table()
     assert report.dead_letters == 0 and not any(report.failed_outbox.values()), report.table()

@@ -7,7 +7,6 @@ import os
 import pytest
 
 from tests.chaos.replicas import Replicas
-from tests.chaos.run import SERVICES
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 PG_URL = os.environ.get("EGOV_TEST_POSTGRES_URL")
@@ -19,7 +18,9 @@ def test_two_instances_of_every_service_one_killed_mid_load(tmp_path):
                    data_dir=tmp_path / "egov", drain_timeout=300, log=lambda *_: None)
     report = run.run()
     print(report.table())
-    assert set(report.faults) == {f"kill:{s}" for s in SERVICES}
+    assert set(report.faults) == {f"kill:{s}" for s in Replicas.services}
+    assert {"kill:con", "kill:web"} <= set(report.faults)
+    assert report.collectable == report.completed == 30  # every result also at the ЦОН for collection
     assert report.accepted == 30
     assert report.lost == 0 and report.duplicates == 0, report.table()
     assert report.dead_letters == 0 and not any(report.failed_outbox.values()), report.table()

@@ -105,8 +105,18 @@ async def open_case(s: AsyncSession, rt, data: dict, now: datetime) -> Case:
     s.add(Task(case_id=case.id, step_key=first.key, step_no=first.no, role=first.role, status="OPEN",
                created_at=now, due_at=due_at(now, first, subtype, channel=case.channel)))
     _tell_registry(s, rt, case, status="IN_PROCESSING", step=dict(process.portal_boxes)["provider"], actor=provider.name_ru,
-                   note="Заявление поступило в АРМ РШЭП услугодателя", deadline_at=case.deadline_at.isoformat())
+                   note="Заявление поступило в АРМ РШЭП услугодателя",
+                   note_kk="Өтініш көрсетілетін қызметті берушінің РШЭП АЖО-на келіп түсті",
+                   deadline_at=case.deadline_at.isoformat())
     return case
+
+
+def _decision_notes(chosen, comment: str | None) -> tuple[str, str]:
+    """What the applicant reads of a decision, in Russian and Kazakh: its title (the decision's name
+    where the definition gives none) and the operator's comment."""
+    tail = f": {comment}" if comment else ""
+    ru, kk = regulations.DECISION_WORDS.get(chosen.name, (chosen.name, chosen.name))
+    return (chosen.title_ru or ru) + tail, (chosen.title_kk or kk) + tail
 
 
 def may_act(operator: Operator, task: Task, case: Case) -> bool:
@@ -173,12 +183,13 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     label, label_kk = f"{step.no}. {step.title_ru}", f"{step.no}. {step.title_kk}"
 
     if action.ends_case:
+        note, note_kk = _decision_notes(chosen, comment)
         _tell_registry(s, rt, case, MessageType.RESPONSE, status=case.status, step=label, step_kk=label_kk, actor=actor,
-                       note=decision, result=case.result)
+                       note=note, note_kk=note_kk, result=case.result)
         return None
-    note = await action.note(ctx) or asked + (f": {comment}" if comment else "")
+    note, note_kk = await action.note(ctx) or _decision_notes(chosen, comment)
     _tell_registry(s, rt, case, status="IN_PROCESSING", step=label, step_kk=label_kk, actor=actor, note=note,
-                   **await action.attach(ctx))
+                   note_kk=note_kk, **await action.attach(ctx))
     nxt = process.route(step.key, decision, subtype)
     if nxt is None:
         return None
@@ -229,6 +240,7 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
         log.warning("task overdue", case_id=case.id, task_id=task.id, step=step.no,
                     application_number=case.application_number, late_working_minutes=late)
         _tell_registry(s, rt, case, status="IN_PROCESSING", step=f"{step.no}. {step.title_ru}", step_kk=f"{step.no}. {step.title_kk}",
-                       actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}")
+                       actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}",
+                       note_kk=f"Кезеңнің мерзімі бұзылды; басшыға хабарланды: {text}")
     await s.flush()
     return alerts
