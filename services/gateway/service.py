@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,7 @@ from .seed import cert_sha256
 
 
 _passwords = VerifiedPasswords()
+log = structlog.get_logger("gateway")
 
 
 async def authenticate(directory: Directory, sender_id: str, password: str | None, *,
@@ -146,6 +148,8 @@ def _message(offer: Offer, message_id: str, signer: Signer, deliver_for: timedel
                         parent=envelope.properties(offer.env).get(telemetry.TRACEPARENT),
                         **{"messaging.message.id": message_id, "shep.recipient": offer.recipient}):
         delivered = envelope.countersign(offer.env, delivery_info, signer)
+        log.info("message accepted", message_id=message_id, service_id=offer.service.service_id,
+                 sender_id=offer.system.system_id, recipient_id=offer.recipient)
     return Message(
         message_id=message_id,
         correlation_id=delivery_info["correlationId"],

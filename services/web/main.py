@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from shared import telemetry
 from shared.app import configure_logging, create_app
 
 from . import arm, cabinet, con
@@ -48,7 +48,7 @@ def verifier(settings: WebSettings):
 async def lifespan(app):
     settings = WebSettings()
     configure_logging(settings.log_level)
-    http = httpx.AsyncClient(timeout=settings.web_api_timeout)
+    http = telemetry.http_client(timeout=settings.web_api_timeout)
     app.state.settings = settings
     app.state.portal = Api(http, settings.portal_api)
     app.state.arm = Api(http, settings.arm_api)

@@ -97,7 +97,7 @@ class GatewayClient:
         self.base = gateway_url.rstrip("/") + "/shep/v1"
         self.system_id = system_id
         self.password = password
-        self.http = httpx.AsyncClient(timeout=10)
+        self.http = telemetry.http_client(timeout=10)
 
     async def confirm_many(self, notes: list[dict]) -> bool:
         """Many delivery notifications in one call (``POST /shep/v1/async/delivery``): each
@@ -113,6 +113,20 @@ class GatewayClient:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+def _lag(consumer: AIOKafkaConsumer, read: dict) -> int:
+    """What is left on the partitions this consumer holds, after every poll (an idle one too): from the
+    high-water marks its fetches brought back, so nothing here waits on the broker."""
+    held = consumer.assignment()
+    for tp in [tp for tp in read if tp not in held]:  # taken over by another consumer of the group
+        del read[tp]
+    return sum(max(0, (consumer.highwater(tp) or 0) - offset) for tp, offset in read.items())
+
+
+def _traceparent(msg: "Delivered") -> str | None:
+    """The trace the message carries (its envelope's properties, signed with it)."""
+    return envelope.properties(msg.envelope).get(telemetry.TRACEPARENT)
 
 
 def _error_info(code: str, message: str) -> dict:
@@ -149,8 +163,9 @@ class GatewayConsumer:
         self.gateway = gateway
         self.backoff = backoff
         self.connected = False
-        #: delivery notifications of the records processed since the last flush
+        #: delivery notifications of the records processed since the last flush, and their messages' traces
         self._notes: list[dict] = []
+        self._traces: list[str | None] = []
 
     async def run(self) -> None:
         """Consume forever; reconnect (with backoff) after the broker goes away (it may restart empty)."""
@@ -164,6 +179,8 @@ class GatewayConsumer:
                 auto_offset_reset="earliest",
                 metadata_max_age_ms=5000,
             )
+            #: per partition, the offset after the last record read
+            read: dict = {}
             try:
                 await consumer.start()
                 self.connected = True
@@ -174,11 +191,8 @@ class GatewayConsumer:
                         await self.flush()
                         await consumer.commit()
                         failures = 0
-                        # what is left on the partitions just read (from the fetch's own high-water marks:
-                        # nothing here may wait on the broker)
-                        telemetry.CONSUMER_LAG.labels(self.system_id).set(sum(
-                            max(0, (consumer.highwater(tp) or 0) - records[-1].offset - 1)
-                            for tp, records in batch.items()))
+                        read.update({tp: records[-1].offset + 1 for tp, records in batch.items()})
+                    telemetry.CONSUMER_LAG.labels(self.system_id).set(_lag(consumer, read))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -200,8 +214,11 @@ class GatewayConsumer:
 
     async def flush(self) -> None:
         """Send the delivery notifications of what was handled since the last flush, in one call."""
-        notes, self._notes = self._notes, []
-        await self.gateway.confirm_many(notes)
+        notes, self._notes, traces, self._traces = self._notes, [], self._traces, []
+        if not notes:
+            return
+        with telemetry.batch_span("confirm delivery", traces, messages=len(notes)):
+            await self.gateway.confirm_many(notes)
 
     async def handle(self, raws: list[bytes]) -> list[str | None]:
         """Handle the records of one poll, in order; their delivery notifications wait for
@@ -274,17 +291,21 @@ class GatewayConsumer:
     def _defer(self, msg: Delivered, reason: str) -> str:
         log.warning("message deferred: the gateway redelivers it later", message_id=msg.message_id,
                     reason=reason[:300])
+        self._traces.append(_traceparent(msg))
         self._notes.append(note(msg.message_id, msg.service_id, resend=True,
                                 error=_error_info(reason.split(":")[0], reason)))
         return "DEFERRED"
 
     async def _checked(self, msg: Delivered, limit: asyncio.Semaphore) -> tuple[str | None, str | None]:
-        """(the reason of a permanent rejection or None, the reason of a deferral or None)."""
+        """(the reason of a permanent rejection or None, the reason of a deferral or None), in the
+        message's trace (its OCSP and sync calls carry it on)."""
         async with limit:
-            try:
-                return await self._checks(msg), None
-            except _Deferred as exc:
-                return None, exc.reason
+            with telemetry.span(f"check {msg.service_id}", kind=SpanKind.CONSUMER, parent=_traceparent(msg),
+                                **{"messaging.message.id": msg.message_id}):
+                try:
+                    return await self._checks(msg), None
+                except _Deferred as exc:
+                    return None, exc.reason
 
     async def _checks(self, msg: Delivered) -> str | None:
         """Everything before the transaction; returns the reason of a permanent rejection, or None."""
@@ -340,7 +361,7 @@ class GatewayConsumer:
                     try:
                         async with s.begin_nested():
                             with telemetry.span(f"apply {msg.service_id}", kind=SpanKind.CONSUMER,
-                                                parent=envelope.properties(msg.envelope).get(telemetry.TRACEPARENT),
+                                                parent=_traceparent(msg),
                                                 **{"messaging.message.id": msg.message_id,
                                                    "shep.correlation_id": msg.correlation_id}):
                                 await self.handlers[msg.service_id].apply(s, msg)
@@ -368,4 +389,5 @@ class GatewayConsumer:
         if rejection:
             log.warning("message rejected", message_id=msg.message_id, reason=rejection)
         error = _error_info(rejection.split(":")[0], rejection) if rejection else None
+        self._traces.append(_traceparent(msg))
         self._notes.append(note(msg.message_id, msg.service_id, error=error))

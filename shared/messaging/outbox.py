@@ -93,7 +93,7 @@ class OutboxRelay:
         self.batch = batch
         #: outages in a row (reset by the first message the gateway accepts)
         self.outages = 0
-        self.http = httpx.AsyncClient(timeout=10)
+        self.http = telemetry.http_client(timeout=10)
 
     async def run(self) -> None:
         while True:
@@ -146,7 +146,9 @@ class OutboxRelay:
                                                                   "password": self.password}}
             envs.append(env)
         try:
-            r = await self.http.post(f"{self.gateway_url}/shep/v1/async/messages/batch", json={"messages": envs})
+            with telemetry.batch_span("outbox send", [envelope.properties(row.envelope).get(telemetry.TRACEPARENT)
+                                                      for row in rows], messages=len(rows)):
+                r = await self.http.post(f"{self.gateway_url}/shep/v1/async/messages/batch", json={"messages": envs})
         except httpx.HTTPError as exc:
             outage = Outage(f"gateway unreachable: {exc.__class__.__name__}")
             await self._mark(rows, [], [], outage)

@@ -28,7 +28,9 @@ import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer
 
-from shared import envelope, jcs
+from opentelemetry.trace import SpanKind
+
+from shared import envelope, jcs, telemetry
 from shared.errors import CATALOGUE, ApiError
 from shared.messaging.retry import Backoff
 from shared.signing import Signer, TrustStore
@@ -72,11 +74,14 @@ class SyncClient:
         self.signer = signer
         self.trust = trust
         self.timeout_seconds = timeout_seconds
-        self.http = httpx.AsyncClient(timeout=timeout_seconds + 5)
+        self.http = telemetry.http_client(timeout=timeout_seconds + 5)
 
     def envelope(self, service_id: str, data: dict, *, correlation_id: str | None = None,
                  message_id: str | None = None, timeout_seconds: float | None = None) -> dict:
         props = {"timeoutSeconds": f"{timeout_seconds or self.timeout_seconds:g}"}
+        traceparent = telemetry.current_traceparent()
+        if traceparent:  # the call continues the caller's trace, to the recipient and back (shared/telemetry.py)
+            props[telemetry.TRACEPARENT] = traceparent
         env = envelope.build(service_id=service_id, message_type=MessageType.REQUEST, data=data,
                              sender_id=self.system_id, correlation_id=correlation_id, message_id=message_id,
                              properties=props)
@@ -198,7 +203,7 @@ class SyncResponder:
         self.max_age = timedelta(seconds=max_age_seconds)
         self.backoff = backoff
         self.connected = False
-        self.http = httpx.AsyncClient(timeout=10)
+        self.http = telemetry.http_client(timeout=10)
 
     async def run(self) -> None:
         failures = 0
@@ -245,6 +250,15 @@ class SyncResponder:
         if datetime.now(timezone.utc) - received > self.max_age:
             log.info("stale sync call not answered", message_id=req.message_id, service_id=req.service_id)
             return "STALE"
+        with telemetry.span(f"sync answer {req.service_id}", kind=SpanKind.CONSUMER,
+                            parent=envelope.properties(env).get(telemetry.TRACEPARENT),
+                            **{"messaging.message.id": req.message_id}):
+            outcome = await self._answer(req)
+            log.info("sync call answered", message_id=req.message_id, service_id=req.service_id,
+                     sender_id=req.sender_id, outcome=outcome)
+            return outcome
+
+    async def _answer(self, req: SyncRequest) -> str:
         try:
             await self._check(req)
             handler = self.handlers.get(req.service_id)

@@ -270,7 +270,7 @@ class RevocationChecker:
         key = self._key(cert, issuer)
         cached = self._cached(key)
         if cached is None:
-            with httpx.Client(timeout=self.timeout) as client:
+            with telemetry.sync_http_client(timeout=self.timeout) as client:
                 cached = self._store(key, self._ask(cert, issuer, lambda q: client.request(
                     q.method, q.url, content=q.content, headers=_OCSP_HEADERS if q.label == "OCSP" else None)))
         return self._entries(cert, *cached)
@@ -383,6 +383,6 @@ class RevocationChecker:
         """One pooled client per event loop (kept connections to the НУЦ)."""
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(timeout=self.timeout)
+            self._client = telemetry.http_client(timeout=self.timeout)
             self._client_loop = loop
         return self._client

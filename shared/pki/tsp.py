@@ -18,6 +18,8 @@ from asn1crypto import core as acore
 from asn1crypto import tsp as atsp
 from cryptography import x509
 
+from shared import telemetry
+
 from . import cms
 
 
@@ -75,7 +77,8 @@ def request_token(tsa_url: str, data: bytes, *, timeout: float = 5.0) -> bytes:
     """A TimeStampToken (DER) over SHA-256(data) from the TSA at ``tsa_url`` (synchronous)."""
     digest = hashlib.sha256(data).digest()
     der, nonce = query(digest)
-    r = httpx.post(tsa_url, content=der, headers={"Content-Type": "application/timestamp-query"}, timeout=timeout)
+    r = httpx.post(tsa_url, content=der, timeout=timeout,
+                   headers={"Content-Type": "application/timestamp-query", **telemetry.trace_headers()})
     r.raise_for_status()
     return token_from_reply(r.content, digest, nonce)
 
