@@ -126,9 +126,13 @@ class Api:
         self.http, self.base = http, base
 
     async def raw(self, method: str, path: str, token: str | None = None, **kw) -> httpx.Response:
+        """``path`` as the pages build it, from path parameters as the browser sent them (decoded):
+        every character but ``/`` that is not plain in a path is percent-encoded here, so that no
+        parameter can add a query, a fragment or bytes the URL cannot hold."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kw.pop("headers", None) or {})
         try:
-            return await self.http.request(method, self.base + path, headers=headers, **kw)
+            return await self.http.request(method, self.base + quote(path, safe="/"), headers=headers, **kw)
         except httpx.HTTPError as exc:
             raise unreachable(exc) from exc
 
