@@ -81,6 +81,8 @@ class StatusUpdate(BaseModel):
     step_kk: str | None = Field(None, max_length=255)
     actor: str | None = Field(None, max_length=255)
     note: str | None = None
+    #: the same note in Kazakh
+    note_kk: str | None = None
     at: str | None = None
     application_number: str | None = Field(None, max_length=32)
     result: SignedResult | None = None

@@ -208,12 +208,14 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
         _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REFUSED",
                        step=boxes["payment"] if refusal == "PAYMENT_NOT_FOUND" else boxes["registry"],
                        actor="ИС ГБД «Е-лицензирование»", code=refusal, note=f"Заявление не принято: {refusal}",
+                       note_kk=f"Өтініш қабылданбады: {refusal}",
                        channel=channel)
         return
     app.number = f"EL-{now:%Y}-{app.id:07d}"
     _notify_portal(s, rt, request_id, MessageType.NOTIFICATION, status="REGISTERED", step=boxes["registry"],
                    actor="ИС ГБД «Е-лицензирование»", application_number=app.number,
-                   note="Электронный документ зарегистрирован", channel=channel)
+                   note="Электронный документ зарегистрирован", note_kk="Электрондық құжат тіркелді",
+                   channel=channel)
     rt.outbox.enqueue(
         s, service_id=ServiceId.ARM_PROCESS, message_type=MessageType.REQUEST, correlation_id=request_id,
         route_id=doc["region"],
@@ -230,7 +232,7 @@ async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict
     app = await s.scalar(select(Application).where(Application.request_id == data["request_id"]))
     if app is None:
         raise ApiError("NOT_FOUND", detail=f"application for request {data['request_id']}")
-    forward = {k: data[k] for k in ("status", "step", "step_kk", "actor", "note", "at", "notice") if k in data}
+    forward = {k: data[k] for k in ("status", "step", "step_kk", "actor", "note", "note_kk", "at", "notice") if k in data}
     # every notification carries the number: after a broker restart the REGISTERED one (which first
     # told it) may arrive after this one, and the cabinet must not show a request in processing unnumbered
     forward["application_number"] = app.number

@@ -146,7 +146,7 @@ def _view(r: Request, *, full: bool) -> dict:
     if full:
         out["timeline"] = [
             {"at": e.at.astimezone(ALMATY).isoformat(), "status": e.status, "step": e.step,
-             "step_kk": e.step_kk, "actor": e.actor, "note": e.note}
+             "step_kk": e.step_kk, "actor": e.actor, "note": e.note, "note_kk": e.note_kk}
             for e in r.events
         ]
         out["result_rejected"] = r.result_rejected

@@ -75,11 +75,12 @@ def handlers(trust) -> dict[str, Handler]:
         now = utcnow()
         if data.application_number:
             req.application_number = data.application_number
-        note = data.note
+        note, note_kk = data.note, data.note_kk
         if data.result is not None:
             status = _accept_result(req, data.result.model_dump(), msg.checked.result)
             if req.result_rejected:
                 note = f"Результат не принят: подпись не подтверждена ({req.result_rejected})"
+                note_kk = f"Нәтиже қабылданбады: қолтаңба расталмады ({req.result_rejected})"
             else:
                 log.info("result issued", request_id=req.request_id, status=status,
                          application_number=req.application_number, kind=data.result.kind)
@@ -87,7 +88,7 @@ def handlers(trust) -> dict[str, Handler]:
             _accept_notice(s, req, data.notice.model_dump(), msg.checked.notice, now)
         at = _parse_time(data.at) or now
         s.add(RequestEvent(request_id=req.request_id, at=at, status=status, step=data.step, step_kk=data.step_kk,
-                           actor=data.actor, note=note))
+                           actor=data.actor, note=note, note_kk=note_kk))
         if RANK.get(status, -1) > RANK[req.status]:
             req.status = status
             req.updated_at = now

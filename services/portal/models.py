@@ -83,6 +83,8 @@ class RequestEvent(Base):
     step_kk: Mapped[str | None] = mapped_column(String(255))
     actor: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
+    #: the note in Kazakh, when the system that told it gave one
+    note_kk: Mapped[str | None] = mapped_column(Text)
 
 
 class Notification(Base):

@@ -151,7 +151,8 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
                   status="SUBMITTED", expected_result_at=expected, created_at=now, updated_at=now)
     s.add(req)
     s.add(RequestEvent(request_id=request_id, at=now, status="SUBMITTED", step=steps["form"],
-                       actor=signer.common_name, note="Запрос подписан ЭЦП и принят порталом"))
+                       actor=signer.common_name, note="Запрос подписан ЭЦП и принят порталом",
+                       note_kk="Сұрау ЭЦҚ-мен қол қойылып, порталда қабылданды"))
     await s.flush()
     outbox.enqueue(
         s,

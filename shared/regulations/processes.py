@@ -90,6 +90,20 @@ CITE_RE = re.compile(r"^п\. \d+( пп\. \d+\))?")
 SEED_RE = re.compile(r"^\d{3}$")
 #: a fact's source: the seed and its paragraph, or the simulator's own choice
 SOURCE_RE = re.compile(r"^(seed \d{3}(( п\. \d+|, ).*)?|simulator(: .+)?)$")
+#: how a decision reads to the applicant (Russian, Kazakh) where its definition gives no title — the
+#: simulator's wording of the decisions every definition shares
+DECISION_WORDS: dict[str, tuple[str, str]] = {
+    "registered": ("документы приняты и зарегистрированы", "құжаттар қабылданып, тіркелді"),
+    "forwarded": ("документы рассмотрены и переданы", "құжаттар қаралып, жіберілді"),
+    "assigned": ("определён ответственный исполнитель", "жауапты орындаушы айқындалды"),
+    "documents_ok": ("документы полные", "құжаттар толық"),
+    "refuse": ("мотивированный отказ", "дәлелді бас тарту"),
+    "prepared": ("результат подготовлен", "нәтиже дайындалды"),
+    "signed": ("подписано ЭЦП", "ЭЦҚ-мен қол қойылды"),
+    "handed_over": ("результат выдан", "нәтиже берілді"),
+    "delivered": ("результат направлен", "нәтиже жіберілді"),
+    "notified": ("уведомление направлено", "хабарлама жіберілді"),
+}
 #: what every variant's ``[sources]`` names (``subtypes`` too when it has subtypes)
 SOURCES = ("provider", "kazakh", "number_prefix")
 #: the boxes of the portal diagram every variant numbers (see regulations/README.md)

@@ -65,6 +65,9 @@ def test_s2_almaty_from_registration_to_signed_result(system, tmp_path):
     # the Almaty regulation's portal diagram (seed 001): 3 the signed form, 5 on to АРМ РШЭП, condition 3 the provider
     assert steps[:3] == ["process 3", "process 5", "condition 3"]
     assert [s.split(".")[0] for s in steps[3:]] == ["1", "2", "3", "4", "5", "6"]
+    # every step of the timeline reads in Kazakh too: its note, and the provider's steps their title
+    assert all(e["note"] and e["note_kk"] for e in view["timeline"]), view["timeline"]
+    assert all(e["step_kk"] for e in view["timeline"][3:])
     actors = {e["actor"] for e in view["timeline"]}
     assert {"СЕЙТКАЛИЕВА ДИНАРА МАРАТОВНА (clerk)", "ЖУМАБЕКОВ АСКАР ТАЛГАТОВИЧ (head)",
             "ОМАРОВ НУРЛАН ЕРЖАНОВИЧ (specialist)"} <= actors

@@ -376,3 +376,27 @@ def test_s7_aktobe_accreditation_across_lunch():
         assert await r.step("deliver", feb(2, 14, 17), head, "delivered", feb(2, 14, 16)) is None
 
     run(body)
+
+
+def test_every_note_to_the_applicant_is_in_kazakh_too():
+    # the seeds render the service in Kazakh or Russian (003, 004 are the Kazakh texts): every status
+    # the provider tells the cabinet carries its step and its note in both languages
+    async def body(s, rt):
+        staff = [op("c", "almaty-transport", "clerk"), op("h", "almaty-transport", "head"),
+                 op("sp", "almaty-transport", "specialist")]
+        s.add_all(staff)
+        clerk, head, spec = staff
+        case = await open_case(s, rt, "S2", "almaty", feb(2, 10))
+        r = Replay(s, rt, case)
+        await r.step("register", feb(2, 10, 5), clerk, "registered", feb(2, 10, 1))
+        await r.step("assign", None, head, "assigned", feb(2, 11), data={"assignee": "sp"})
+        await r.step("check", feb(2, 18), spec, "refuse", feb(2, 12), comment="карта просрочена")
+        told = [m["data"] for m in rt.outbox.sent]
+        assert all(d.get("note") and d.get("note_kk") for d in told)
+        assert told[0]["note_kk"] == "Өтініш көрсетілетін қызметті берушінің РШЭП АЖО-на келіп түсті"
+        # a decision reads as its title in the definition, with the operator's reasons
+        assert told[-1]["note"] == "мотивированный отказ: карта просрочена"
+        assert told[-1]["note_kk"] == "дәлелді бас тарту: карта просрочена"
+        assert told[-1]["step_kk"].startswith("3. ")
+
+    run(body)

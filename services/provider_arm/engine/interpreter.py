@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import telemetry
@@ -31,6 +31,7 @@ from shared.topics import MessageType, ServiceId
 from shared import regulations
 from ..models import Alert, Case, Operator, Task
 from shared.regulations import Process, Step
+from shared.regulations.processes import DECISION_WORDS
 from .actions import ACTIONS, StepContext
 
 log = structlog.get_logger("engine")
@@ -115,7 +116,7 @@ def _decision_notes(chosen, comment: str | None) -> tuple[str, str]:
     """What the applicant reads of a decision, in Russian and Kazakh: its title (the decision's name
     where the definition gives none) and the operator's comment."""
     tail = f": {comment}" if comment else ""
-    ru, kk = regulations.DECISION_WORDS.get(chosen.name, (chosen.name, chosen.name))
+    ru, kk = DECISION_WORDS.get(chosen.name, (chosen.name, chosen.name))
     return (chosen.title_ru or ru) + tail, (chosen.title_kk or kk) + tail
 
 
@@ -243,9 +244,4 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
                        actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}",
                        note_kk=f"Кезеңнің мерзімі бұзылды; басшыға хабарланды: {text}")
     await s.flush()
-    late_now = dict((await s.execute(
-        select(Case.provider_bin, func.count()).join(Task, Task.case_id == Case.id)
-        .where(Task.status == "OPEN", Task.due_at.is_not(None), Task.due_at < now).group_by(Case.provider_bin))).all())
-    for provider in regulations.providers().values():
-        telemetry.OVERDUE_OPEN.labels(provider.bin).set(late_now.get(provider.bin, 0))
     return alerts

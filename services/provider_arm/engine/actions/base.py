@@ -65,7 +65,8 @@ class Action:
     async def complete(self, ctx: StepContext) -> None:
         return None
 
-    async def note(self, ctx: StepContext) -> str | None:
+    async def note(self, ctx: StepContext) -> tuple[str, str] | None:
+        """What the applicant reads of the step (Russian, Kazakh), when not the decision's title."""
         return None
 
     async def due(self, ctx: StepContext, default: datetime | None) -> datetime | None:

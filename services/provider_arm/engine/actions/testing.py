@@ -64,9 +64,10 @@ class NotifyTesting(Action):
 
     name = "notify_testing"
 
-    async def note(self, ctx: StepContext) -> str | None:
+    async def note(self, ctx: StepContext) -> tuple[str, str] | None:
         merged = {**await ctx.recorded(), **ctx.data}
-        return f"Уведомление о тестировании: {merged.get('testing_at')}, {merged.get('testing_place')}"
+        when, where = merged.get("testing_at"), merged.get("testing_place")
+        return f"Уведомление о тестировании: {when}, {where}", f"Тестілеу туралы хабарлама: {when}, {where}"
 
     async def attach(self, ctx: StepContext) -> dict:
         notice = (await ctx.recorded()).get("notice")
