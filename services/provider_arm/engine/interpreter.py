@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import telemetry
@@ -244,4 +244,9 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
                        actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}",
                        note_kk=f"Кезеңнің мерзімі бұзылды; басшыға хабарланды: {text}")
     await s.flush()
+    late_now = dict((await s.execute(
+        select(Case.provider_bin, func.count()).join(Task, Task.case_id == Case.id)
+        .where(Task.status == "OPEN", Task.due_at.is_not(None), Task.due_at < now).group_by(Case.provider_bin))).all())
+    for provider in regulations.providers().values():
+        telemetry.OVERDUE_OPEN.labels(provider.bin).set(late_now.get(provider.bin, 0))
     return alerts
