@@ -36,11 +36,14 @@ class VerifiedPasswords:
         self._ok: dict[tuple[str, str], bytes] = {}
 
     async def check(self, hashed: str, password: str, *, who: str) -> bool:
-        """True when ``password`` matches; argon2, the first time, in a worker thread."""
+        """True when ``password`` matches; argon2 in a worker thread, the first time and whenever the
+        password is wrong."""
         digest = hashlib.sha256(password.encode()).digest()
         known = self._ok.get((who, hashed))
-        if known is not None:  # the stored hash was matched before: a digest comparison decides
-            return hmac.compare_digest(known, digest)
+        if known is not None and hmac.compare_digest(known, digest):  # the password matched before
+            return True
+        # a wrong password costs argon2 every time, whether or not the right one was seen before
+        # (a fast "no" would tell a known account from an unknown one, which costs a dummy argon2)
         if not await asyncio.to_thread(verify_password, hashed, password):
             return False
         if len(self._ok) >= self.size:

@@ -29,6 +29,12 @@ def _dummy_hash() -> str:
     return hash_password("not-a-password-of-anyone")
 
 
+async def verify_nobody(password: str) -> None:
+    """The argon2 work of one password check, spent for an account that does not exist (or a call
+    without a password), so that the answer takes as long as a wrong password for a real one."""
+    await asyncio.to_thread(verify_password, _dummy_hash(), password)
+
+
 def limiter(storage_url: str = "memory://") -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage_from_string(f"async+{storage_url}"))
 

@@ -23,7 +23,7 @@ from shared.errors import ApiError
 from shared.messaging.retry import Backoff
 from shared.pki.cms import SignatureError, VerifyReport
 from shared.signing import Signer, TrustStore
-from shared.throttle import LoginGuard
+from shared.throttle import LoginGuard, verify_nobody
 from shared.topics import MessageState, SystemId
 
 from . import message_log
@@ -39,13 +39,19 @@ log = structlog.get_logger("gateway")
 async def authenticate(directory: Directory, sender_id: str, password: str | None, *,
                        guard: LoginGuard | None = None, address: str = "") -> SystemEntry:
     """SenderInfo: the system must be registered and the password right (argon2 off the event loop,
-    outside any transaction) — before any CMS or OCSP work is spent on the call. With a ``guard``,
-    repeated failures lock the sender id (and the address) out: 429 AUTH_LOCKED."""
+    outside any transaction) — before any CMS or OCSP work is spent on the call. An unknown sender
+    costs the same argon2 check as a wrong password (the codes SENDER_UNKNOWN / SENDER_AUTH_FAILED
+    stay as the API documents them). With a ``guard``, repeated failures lock the sender id (and the
+    address) out: 429 AUTH_LOCKED."""
     if guard is not None:
         await guard.ensure_allowed(sender_id, address)
     system = (await directory.current()).systems.get(sender_id)
-    if system is None or not password or not await _passwords.check(system.password_hash, password,
-                                                                       who=sender_id):
+    if system is None or not password:
+        await verify_nobody(password or "")  # the same argon2 work as a wrong password: timing tells nothing
+        ok = False
+    else:
+        ok = await _passwords.check(system.password_hash, password, who=sender_id)
+    if not ok:
         if guard is not None:
             await guard.failed(sender_id, address)
         raise ApiError("SENDER_UNKNOWN" if system is None else "SENDER_AUTH_FAILED", detail=sender_id[:64])
