@@ -101,7 +101,9 @@ class Stack:
     def start_service(self, service: str) -> None:
         self._spawn(service, [sys.executable, "-m", "uvicorn", f"services.{service}.main:app",
                               "--host", self.settings.host, "--port", str(self.ports[service]),
-                              "--no-access-log", "--timeout-graceful-shutdown", "5"])
+                              "--no-access-log", "--timeout-graceful-shutdown", "5",
+                              # X-Forwarded-For is the app's own business (EGOV_TRUSTED_PROXIES, shared/app.py)
+                              "--no-proxy-headers"])
 
     def start_all(self) -> None:
         self.start_broker()

@@ -21,7 +21,7 @@ outbox_app = typer.Typer(help="Each service's outbox: messages the gateway refus
 dead_app = typer.Typer(help="The gateway's dead letters: stopped or refused messages.", no_args_is_help=True)
 
 #: the services that send through the gateway, and their outbox models
-SENDERS = ("portal", "e_licensing", "provider_arm")
+SENDERS = ("portal", "e_licensing", "provider_arm", "con")
 
 
 def _outbox_model(service: str):
@@ -51,7 +51,7 @@ def _print(obj) -> None:
 
 
 @outbox_app.command("list")
-def outbox_list(service: Optional[str] = typer.Option(None, help="portal | e_licensing | provider_arm (all when left out)"),
+def outbox_list(service: Optional[str] = typer.Option(None, help="portal | e_licensing | provider_arm | con (all when left out)"),
                 limit: int = typer.Option(100)) -> None:
     """Counts per state and the FAILED messages, with the gateway's answer."""
     from shared.messaging import outbox
@@ -65,7 +65,7 @@ def outbox_list(service: Optional[str] = typer.Option(None, help="portal | e_lic
 
 
 @outbox_app.command("resend")
-def outbox_resend(service: str = typer.Option(..., help="portal | e_licensing | provider_arm"),
+def outbox_resend(service: str = typer.Option(..., help="portal | e_licensing | provider_arm | con"),
                   message_id: list[str] = typer.Option([], "--message-id", help="repeatable; all FAILED when left out")) -> None:
     """Put FAILED messages back in line: the service's relay sends them again."""
     from shared.messaging import outbox

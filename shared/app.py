@@ -19,9 +19,11 @@ from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, Field
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shared import jcs, telemetry
 from shared.errors import CATALOGUE, ApiError, error_body
+from shared.settings import CommonSettings
 
 HealthCheck = Callable[[], Awaitable[None]]
 
@@ -153,7 +155,10 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def client_address(request: Request) -> str:
-    """The caller's address, the key of per-address limits."""
+    """The caller's address, the key of per-address limits: the peer's, or — when the peer is one of
+    the ``trusted_proxies`` (the web pages, a reverse proxy) — the one its X-Forwarded-For names
+    (``create_app`` installs uvicorn's ProxyHeadersMiddleware for that). A caller that is not a
+    trusted proxy cannot name an address for itself."""
     return request.client.host if request.client else "unknown"
 
 
@@ -276,6 +281,8 @@ def create_app(
     log = structlog.get_logger(name)
 
     app.add_middleware(TraceMiddleware, name=name, log=log, requests=requests, latency=latency)
+    # X-Forwarded-For believed from the configured proxies only (see client_address)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=CommonSettings().trusted_proxies)
 
     def _trace_id(request: Request) -> str | None:
         return getattr(request.state, "trace_id", None)

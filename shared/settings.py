@@ -54,6 +54,11 @@ class CommonSettings(BaseSettings):
     #: failed logins per account, and per client address, before further attempts are refused (429 AUTH_LOCKED)
     login_failures: str = "5/5minutes"
     login_failures_per_address: str = "50/5minutes"
+    #: the proxies (addresses or networks, comma-separated; "*" for any) whose X-Forwarded-For names the
+    #: caller's address — the key of the per-address limits. Only a peer in this list is believed: the
+    #: web pages (which pass the browser's address on), a reverse proxy. Loopback by default, where the
+    #: web pages run in development; in a deployment, the web and proxy hosts only ("" believes no one)
+    trusted_proxies: str = "127.0.0.1,::1"
 
     @property
     def pki_dir(self) -> Path:

@@ -16,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from shared.app import client_address
+
 HERE = Path(__file__).parent
 #: times are shown as Kazakhstan's working-time calendar counts them
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -162,7 +164,9 @@ async def password_login(request: Request, api, area: str):
     form = await request.form()
     nxt = safe_next(form.get("next"), f"/{area}")
     try:
-        body = await api.call("POST", "/auth/token", data={
+        # the browser's address, so that the API counts failed logins per browser, not against the web's own
+        # address (which every browser's login would share); the API believes it from a trusted proxy only
+        body = await api.call("POST", "/auth/token", headers={"X-Forwarded-For": client_address(request)}, data={
             "username": (form.get("username") or "").strip(), "password": form.get("password") or ""})
     except ApiFailure as exc:
         return render(request, "login.html", area=area, next=nxt, error=exc.error, status_code=exc.status,

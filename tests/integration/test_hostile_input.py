@@ -2,6 +2,10 @@
 
 * a corpus of inputs that used to end in a 500, or worse — each must get its exact 4xx and
   catalogue code, and no error body may carry a stack trace, SQL or a path;
+* the access limits, on this stack's small ones: lockout after wrong passwords (counted per account,
+  and per browser when the login comes through the web pages), the registration rate, the
+  applicant's daily quota, files taken for what their bytes are; the submission's own contract
+  (one file per required document, a fresh ``created_at``);
 * schemathesis against every service's OpenAPI (the pages of ``web`` too, with each area's session
   cookie), with authentication, a bounded number of examples per operation: no server errors.
 """
@@ -11,6 +15,7 @@ import base64
 import json
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -21,6 +26,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from egov import demo
+from shared.errors import CATALOGUE
+from shared.iin import random_iin
 
 from .conftest import running_system
 
@@ -38,10 +45,18 @@ LEAKS = re.compile(r"Traceback|File \"|/work/|site-packages|sqlalchemy|SELECT \S
                    re.I)
 
 
+#: this stack's limits, small enough to reach in a test: failed logins per address, registrations
+#: per address, an applicant's upload bytes per day (the per-account lockout keeps its 5 in 5 minutes)
+FAILURES_PER_ADDRESS, REGISTRATIONS, DAILY_BYTES = 10, 3, 300_000
+
+
 @pytest.fixture(scope="module")
 def sut(tmp_path_factory):
-    # the hunt logs in wrong and registers a lot from one address: lift those limits for this stack only
-    env = {"EGOV_LOGIN_FAILURES_PER_ADDRESS": "100000/minute", "EGOV_PORTAL_REGISTRATIONS": "100000/minute"}
+    # every call that fails on purpose comes from an address of its own (X-Forwarded-For, believed from
+    # the loopback proxy), so that these small limits hold back only the test that aims at them
+    env = {"EGOV_LOGIN_FAILURES_PER_ADDRESS": f"{FAILURES_PER_ADDRESS}/5minutes",
+           "EGOV_PORTAL_REGISTRATIONS": f"{REGISTRATIONS}/hour",
+           "EGOV_PORTAL_DAILY_ATTACHMENT_BYTES": str(DAILY_BYTES)}
     with running_system(tmp_path_factory.mktemp("egov-hostile"), env=env) as system:
         yield system
 
@@ -196,6 +211,161 @@ def _canonical(doc):
     from shared.envelope import canonical
 
     return canonical(doc)
+
+
+# --- access: lockout, rates, quotas, files by their content --------------------------------------
+
+
+def _from(address: str) -> dict:
+    """The headers of a call from ``address`` (a browser behind the web pages, or behind a proxy)."""
+    return {"X-Forwarded-For": address}
+
+
+def _register(sut, address: str) -> tuple[str, str]:
+    iin, password = random_iin(), "Fresh-Applicant-2026!"
+    r = httpx.post(sut.url("portal") + "/api/v1/auth/register", json={"iin_bin": iin, "password": password},
+                   headers=_from(address))
+    assert r.status_code == 201, r.text
+    return iin, password
+
+
+def _account(sut, service: str) -> tuple[str, str, str]:
+    """The token URL and the credentials of an account no other test of this module logs in with."""
+    if service == "portal":
+        return (sut.url("portal") + "/api/v1/auth/token", *_register(sut, "192.0.2.1"))
+    if service == "provider_arm":
+        op = next(o for o in demo.operators() if o["username"] == "mng-inspector")
+        return sut.url("provider_arm") + "/api/v1/auth/token", op["username"], op["password"]
+    op = next(o for o in demo.con_operators() if o["username"] == "con-mng")
+    return sut.url("con") + "/api/v1/auth/token", op["username"], op["password"]
+
+
+@pytest.mark.parametrize("service, n", [("portal", 1), ("provider_arm", 2), ("con", 3)])
+def test_wrong_passwords_lock_the_account_even_against_the_right_one(sut, service, n):
+    url, username, password = _account(sut, service)
+    for _ in range(5):
+        r = httpx.post(url, data={"username": username, "password": "not-the-password"},
+                       headers=_from(f"192.0.2.{10 + n}"))
+        assert_refused(r, 401, "AUTH_FAILED")
+    # the account is locked, wherever the right password now comes from
+    r = httpx.post(url, data={"username": username, "password": password}, headers=_from(f"192.0.2.{20 + n}"))
+    assert_refused(r, 429, "AUTH_LOCKED")
+    assert int(r.headers["Retry-After"]) > 0
+
+
+def test_failed_logins_through_the_pages_count_per_browser_not_against_the_web(sut):
+    """Every login through the web pages reaches the portal from the web's own address: the web passes
+    the browser's on (X-Forwarded-For), and the portal believes it from the web (a trusted proxy), so
+    one browser guessing passwords locks out itself, not every user of the pages."""
+    login, guesser, neighbour = sut.url("web") + "/cabinet/login", "198.51.100.20", "198.51.100.21"
+    right = {"username": APPLICANT["username"], "password": APPLICANT["password"]}
+    for i in range(FAILURES_PER_ADDRESS):  # one browser, many made-up accounts: the address's limit
+        r = httpx.post(login, data={"username": f"guess-{i}", "password": "wrong-password"}, headers=_from(guesser))
+        assert r.status_code == 401, r.text[:300]
+    r = httpx.post(login, data=right, headers=_from(guesser))
+    assert r.status_code == 429 and CATALOGUE["AUTH_LOCKED"].message_ru in r.text
+    r = httpx.post(login, data=right, headers=_from(neighbour))  # another browser logs in
+    assert r.status_code == 303 and "egov_applicant=" in r.headers.get("set-cookie", ""), r.text[:300]
+    # the portal holds the guesser's address, not the web's (nor this test's)
+    portal = sut.url("portal") + "/api/v1/auth/token"
+    assert_refused(httpx.post(portal, data=right, headers=_from(guesser)), 429, "AUTH_LOCKED")
+    assert httpx.post(portal, data=right).status_code == 200
+
+
+def test_registrations_from_one_address_are_rate_limited(sut):
+    for _ in range(REGISTRATIONS):
+        _register(sut, "192.0.2.50")
+    r = httpx.post(sut.url("portal") + "/api/v1/auth/register",
+                   json={"iin_bin": random_iin(), "password": "Fresh-Applicant-2026!"}, headers=_from("192.0.2.50"))
+    assert_refused(r, 429, "RATE_LIMITED")
+    assert int(r.headers["Retry-After"]) > 0
+    _register(sut, "192.0.2.51")  # another address is not held back
+
+
+def _upload(sut, token: str, name: str, content: bytes, declared: str) -> httpx.Response:
+    return httpx.post(sut.url("portal") + "/api/v1/attachments", files={"file": (name, content, declared)},
+                      headers={"Authorization": f"Bearer {token}"})
+
+
+def test_an_applicants_daily_upload_quota(sut):
+    token = sut.client.token(*_register(sut, "192.0.2.60"))
+    scan = b"%PDF-1.4 " + b"0" * (DAILY_BYTES * 2 // 3)
+    assert _upload(sut, token, "scan.pdf", scan, "application/pdf").status_code == 201
+    r = _upload(sut, token, "scan-2.pdf", scan, "application/pdf")
+    assert_refused(r, 429, "QUOTA_EXCEEDED")
+    assert int(r.headers["Retry-After"]) > 0
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
+
+
+@pytest.mark.parametrize("name, content, stored", [
+    ("scan.pdf", PNG, "image/png"),  # a picture said to be a PDF is kept as the picture it is
+    ("statement.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "application/pdf"),
+    ("setup.pdf", b"\x7fELF\x02\x01\x01\x00" + bytes(56), None),  # a Linux executable
+    ("setup.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff", None),  # a Windows one
+    ("archive.pdf", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", None),
+], ids=["png-said-pdf", "pdf", "elf-said-pdf", "exe-said-pdf", "zip-said-pdf"])
+def test_an_attachment_is_what_its_bytes_say_not_what_its_header_says(sut, name, content, stored):
+    token = sut.client.token(APPLICANT["username"], APPLICANT["password"])
+    r = _upload(sut, token, name, content, "application/pdf")
+    if stored is None:
+        assert_refused(r, 415, "ATTACHMENT_TYPE")
+    else:
+        assert r.status_code == 201 and r.json()["content_type"] == stored, r.text
+
+
+# --- the submission's contract --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unsent(sut) -> tuple[str, dict]:
+    """The applicant's token and an S2 document with its two attachments, not submitted (not paid:
+    the portal leaves the payment to ИС ГБД ЕЛ)."""
+    c = sut.client
+    token = c.token(APPLICANT["username"], APPLICANT["password"])
+    return token, c.prepare_document(token, APPLICANT["username"], pay=False)
+
+
+def _submit_variant(sut, unsent, change) -> httpx.Response:
+    token, doc = unsent
+    doc = json.loads(json.dumps(doc))
+    doc["nonce"] = str(uuid.uuid4())
+    change(doc)
+    c = sut.client
+    return c.submit(token, doc, c.signer(APPLICANT["username"]).sign(_canonical(doc)))
+
+
+def _one_file_for_both(doc):
+    first, second = doc["attachments"]
+    doc["attachments"] = [first, {**first, "code": second["code"]}]
+
+
+def _both_files_for_one(doc):
+    first, second = doc["attachments"]
+    doc["attachments"] = [first, {**second, "code": first["code"]}]
+
+
+def _created(hours: float):
+    def change(doc):
+        doc["created_at"] = (datetime.now(timezone.utc) + timedelta(hours=hours)).isoformat()
+    return change
+
+
+@pytest.mark.parametrize("change, code", [
+    (_one_file_for_both, "DOCUMENTS_INCOMPLETE"),   # one attachment standing for two required documents
+    (_both_files_for_one, "DOCUMENTS_INCOMPLETE"),  # two files for one document, none for the other
+    (_created(-25), "DOCUMENT_STALE"),              # signed more than a day ago
+    (_created(+1), "DOCUMENT_STALE"),               # dated ahead of the portal's clock
+], ids=["one-file-two-documents", "two-files-one-document", "a-day-old", "future-dated"])
+def test_the_portal_holds_the_submission_to_its_contract(sut, unsent, change, code):
+    assert_refused(_submit_variant(sut, unsent, change), 422, code)
+
+
+def test_a_document_within_its_age_and_with_a_file_per_document_is_taken(sut, unsent):
+    """The control of the test above: the same document, an hour old, is accepted."""
+    r = _submit_variant(sut, unsent, _created(-1))
+    assert r.status_code in (200, 201, 202), r.text
 
 
 # --- schemathesis --------------------------------------------------------------------------------
