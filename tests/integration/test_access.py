@@ -25,7 +25,7 @@ from shared import throttle
 from shared.app import client_address, create_app
 from shared.db import Database, utcnow
 from shared.db.migrate import upgrade
-from shared.errors import ApiError
+from shared.errors import CATALOGUE, ApiError
 from shared.throttle import LoginGuard, limiter
 from shared.topics import MessageState
 
@@ -70,6 +70,16 @@ async def test_forwarded_for_is_believed_from_a_trusted_proxy_only(monkeypatch):
 
 
 # --- the login guard ------------------------------------------------------------------------------
+
+
+def test_every_lockout_and_limit_is_retryable_with_a_retry_after():
+    """A 429 (a lockout, a rate, a quota) and a 503 are waits, not verdicts (shared/errors.py): a
+    client — a sender's outbox, the web pages — tries again after Retry-After."""
+    waits = {code for code, spec in CATALOGUE.items() if spec.status in (429, 503)}
+    assert {"AUTH_LOCKED", "CA_AUTH_LOCKED", "RATE_LIMITED", "QUOTA_EXCEEDED"} <= waits
+    for code in waits:
+        assert CATALOGUE[code].retryable and CATALOGUE[code].retry_after, code
+        assert int(ApiError(code).headers()["Retry-After"]) > 0
 
 
 async def test_an_unknown_account_costs_the_argon2_check_of_a_known_one(monkeypatch):
