@@ -65,3 +65,23 @@ def test_the_redoc_page_is_self_contained(gen_api):
     assert "http://" not in page and "https://" not in page
     assert page.count("</script>") == 2  # the spec cannot close the inline script
     assert gen_api.redoc_asset().is_file()
+
+
+def test_make_docs_builds_the_site_strictly(tmp_path):
+    """What `make docs` runs (mkdocs build --strict, every warning an error: a broken link, a page
+    missing from the navigation), into a directory of the test's own: the generated pages are there."""
+    import os
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--quiet", "--strict", "--site-dir", str(site)],
+                       cwd=DOCS.parent, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    errors = (site / "errors.html").read_text(encoding="utf-8")
+    assert all(code in errors for code in CATALOGUE)
+    for service in ("portal", "gateway", "e_licensing", "provider_arm", "nca", "registries", "con"):
+        assert json.loads((site / "api" / f"{service}.json").read_text())["paths"], service
+        assert (site / "api" / f"{service}.html").is_file()
+    assert (site / "gateway-protocol.html").is_file() and (site / "web.html").is_file()
