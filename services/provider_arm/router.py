@@ -11,7 +11,6 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import regulations
@@ -22,10 +21,10 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.app import SIGNATURE_CODES, JCSRoute, error_responses
 
-from . import engine
+from . import engine, repository
 from .bpmn import to_xml as bpmn_xml
 from .diagram import render_svg
-from .models import Alert, Case, Operator, Task
+from .models import Case, Operator, Task
 
 router = APIRouter(route_class=JCSRoute, prefix="/api/v1")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -49,7 +48,7 @@ async def current_operator(request: Request, token: str | None = Depends(oauth2)
     if not claims:
         raise ApiError("AUTH_REQUIRED")
     async with request.app.state.rt.db.read() as s:
-        op = await s.get(Operator, claims["sub"])
+        op = await repository.operator(s, claims["sub"])
     if op is None:
         raise ApiError("AUTH_REQUIRED")
     return op
@@ -61,7 +60,7 @@ async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
     """Operators log in (OAuth2 password form). 401 AUTH_FAILED, the same answer in the same time
     whether or not the operator exists; after repeated failures 429 AUTH_LOCKED with Retry-After."""
     async with request.app.state.rt.db.read() as s:
-        op = await s.get(Operator, form.username[:64])
+        op = await repository.operator(s, form.username[:64])
     if not await request.app.state.login.check(form.username[:64], client_address(request),
                                                op.password_hash if op else None, form.password):
         raise ApiError("AUTH_FAILED", step=None)
@@ -97,11 +96,7 @@ def _task_view(t: Task, c: Case, *, full: bool) -> dict:
 async def tasks(op: Operator = Depends(current_operator), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
     """The caller's open tasks: those of the caller's roles at the caller's provider that are
     not assigned to someone else."""
-    rows = (await s.execute(
-        select(Task, Case).join(Case, Case.id == Task.case_id)
-        .where(Task.status == "OPEN", Task.role.in_(_visible_roles(op)), Case.provider_bin == op.provider_bin)
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-    )).all()
+    rows = await repository.open_tasks(s, op.provider_bin, _visible_roles(op))
     return [_task_view(t, c, full=False) for t, c in rows if engine.may_act(op, t, c)]
 
 
@@ -122,13 +117,7 @@ async def overdue_tasks(op: Operator = Depends(current_operator),
     """For the head (or deputy): every open task of the provider past its due time, whoever holds it.
     403 FORBIDDEN_ROLE for other roles."""
     _require_head(op)
-    rows = (await s.execute(
-        select(Task, Case).join(Case, Case.id == Task.case_id)
-        .where(Task.status == "OPEN", Task.due_at.is_not(None), Task.due_at < utcnow(),
-               Case.provider_bin == op.provider_bin)
-        .order_by(Task.due_at, Task.id)
-    )).all()
-    return [_task_view(t, c, full=False) for t, c in rows]
+    return [_task_view(t, c, full=False) for t, c in await repository.overdue_tasks(s, op.provider_bin, utcnow())]
 
 
 @router.get("/alerts", tags=["tasks"], summary="Alerts of the overdue check (head)",
@@ -137,10 +126,7 @@ async def alerts(op: Operator = Depends(current_operator), s: AsyncSession = Dep
                  include_acknowledged: bool = False) -> list[dict]:
     """For the head (or deputy): alerts raised by the overdue check (escalation to the head)."""
     _require_head(op)
-    q = select(Alert).where(Alert.provider_bin == op.provider_bin)
-    if not include_acknowledged:
-        q = q.where(Alert.acknowledged_at.is_(None))
-    rows = await s.scalars(q.order_by(Alert.id.desc()).limit(500))
+    rows = await repository.alerts(s, op.provider_bin, include_acknowledged=include_acknowledged)
     return [{"alert_id": a.id, "kind": a.kind, "task_id": a.task_id, "case_id": a.case_id, "role": a.role,
              "text_ru": a.text_ru, "created_at": _iso(a.created_at), "acknowledged_at": _iso(a.acknowledged_at),
              "acknowledged_by": a.acknowledged_by} for a in rows]
@@ -152,7 +138,7 @@ async def acknowledge(alert_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)], o
                       s: AsyncSession = Depends(session, scope="function")) -> dict:
     """The head (or deputy) acknowledges an alert."""
     _require_head(op)
-    a = await s.get(Alert, alert_id)
+    a = await repository.alert(s, alert_id)
     if a is None or a.provider_bin != op.provider_bin:
         raise ApiError("NOT_FOUND")
     if a.acknowledged_at is None:
@@ -173,8 +159,7 @@ def may_see(op: Operator, t: Task, c: Case) -> bool:
 
 async def _task(s: AsyncSession, task_id: int, op: Operator) -> tuple[Task, Case]:
     """The task if the operator may see it; another role's task does not exist for them (404)."""
-    t = await s.get(Task, task_id)
-    c = await s.get(Case, t.case_id) if t else None
+    t, c = await repository.task_and_case(s, task_id)
     if t is None or not may_see(op, t, c):
         raise ApiError("NOT_FOUND")
     return t, c
@@ -269,10 +254,10 @@ async def diagram(process_id: str, request: Request, request_id: str | None = Qu
     if request_id:
         op = await current_operator(request, token)
         async with request.app.state.rt.db.read() as s:
-            case = await s.scalar(select(Case).where(Case.request_id == request_id))
+            case = await repository.case_by_request(s, request_id)
             if case is None or case.process_id != p.id or case.provider_bin != op.provider_bin:
                 raise ApiError("NOT_FOUND")
-            rows = list(await s.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
+            rows = await repository.tasks_of_case(s, case.id)
         visited = [t.step_key for t in rows if t.status == "DONE"]
         taken = [(t.step_key, t.decision) for t in rows if t.status == "DONE" and t.decision]
         current = next((t.step_key for t in rows if t.status == "OPEN"), None)

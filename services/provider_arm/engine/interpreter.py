@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import telemetry
@@ -29,6 +28,7 @@ from shared.errors import ApiError
 from shared.topics import MessageType, ServiceId
 
 from shared import regulations
+from .. import repository
 from ..models import Alert, Case, Operator, Task
 from shared.regulations import Process, Step
 from shared.regulations.processes import DECISION_WORDS
@@ -144,7 +144,7 @@ async def complete(
 ) -> Task | None:
     """Complete a task with a decision; returns the next task (None when the case closed).
     ``signed``: the signed result :func:`check_result_signature` made of the operator's signature."""
-    case = await s.get(Case, task.case_id)
+    case = await repository.case(s, task.case_id)
     if not may_act(operator, task, case):
         raise ApiError("FORBIDDEN_ROLE")
     if task.status != "OPEN":
@@ -197,8 +197,7 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
     if chosen.within_term:  # the decision's next step is part of this step's procedure: its term
         due = task.due_at
     elif nxt.same_term_as:  # the same procedure of the seed: the term of the step it continues
-        due = await s.scalar(select(Task.due_at).where(Task.case_id == case.id, Task.step_key == nxt.same_term_as)
-                             .order_by(Task.id.desc()).limit(1))
+        due = await repository.due_of_step(s, case.id, nxt.same_term_as)
     else:
         due = due_at(now, nxt, subtype, process, case.received_at, channel=case.channel)
     due = await ACTIONS[nxt.action].due(ctx, due)
@@ -219,11 +218,7 @@ async def _decide(s: AsyncSession, rt, case: Case, task: Task, operator: Operato
 async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
     """Mark the open tasks past their due time, raise an alert for the head of the provider
     (escalation) and tell ИС ГБД ЕЛ / the portal. Each task is reported once."""
-    rows = (await s.execute(
-        select(Task, Case).join(Case, Case.id == Task.case_id)
-        .where(Task.status == "OPEN", Task.overdue_at.is_(None), Task.due_at.is_not(None), Task.due_at < now)
-        .with_for_update(of=Task, skip_locked=True)  # two replicas: each overdue task reported by one of them
-    )).all()
+    rows = await repository.newly_overdue(s, now)
     alerts = []
     for task, case in rows:
         process = regulations.all_processes()[case.process_id]
@@ -244,9 +239,7 @@ async def check_overdue(s: AsyncSession, rt, now: datetime) -> list[Alert]:
                        actor=PROVIDER_ACTOR, note=f"Срок этапа нарушен; сообщено руководителю: {text}",
                        note_kk=f"Кезеңнің мерзімі бұзылды; басшыға хабарланды: {text}")
     await s.flush()
-    late_now = dict((await s.execute(
-        select(Case.provider_bin, func.count()).join(Task, Task.case_id == Case.id)
-        .where(Task.status == "OPEN", Task.due_at.is_not(None), Task.due_at < now).group_by(Case.provider_bin))).all())
+    late_now = await repository.overdue_counts(s, now)
     for provider in regulations.providers().values():
         telemetry.OVERDUE_OPEN.labels(provider.bin).set(late_now.get(provider.bin, 0))
     return alerts

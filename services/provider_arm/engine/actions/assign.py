@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from shared.errors import ApiError
 
-from ...models import Operator
+from ... import repository
 from .base import Action, StepContext
 
 
@@ -12,7 +12,7 @@ class Assign(Action):
 
     async def complete(self, ctx: StepContext) -> None:
         name = ctx.data.get("assignee")
-        assignee = await ctx.s.get(Operator, name) if isinstance(name, str) and 0 < len(name) <= 64 else None
+        assignee = await repository.operator(ctx.s, name) if isinstance(name, str) and 0 < len(name) <= 64 else None
         if assignee is None or assignee.provider_bin != ctx.case.provider_bin or ctx.step.assign_role not in assignee.roles:
             raise ApiError("TASK_DATA_INVALID", detail=f"data.assignee must be a {ctx.step.assign_role} of the provider")
         ctx.case.assignee = assignee.username

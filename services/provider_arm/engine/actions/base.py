@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ... import repository
 from ...models import Case, Operator, Task
 from shared.regulations import Decision, Process, Step
 
@@ -38,9 +38,8 @@ class StepContext:
 
 async def case_data(s: AsyncSession, case: Case) -> dict:
     """The data the case's completed tasks recorded, in order, merged."""
-    rows = await s.scalars(select(Task).where(Task.case_id == case.id, Task.status == "DONE").order_by(Task.id))
     merged: dict = {}
-    for t in rows:
+    for t in await repository.tasks_of_case(s, case.id, done_only=True):
         merged.update(t.data or {})
     return merged
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.calendar import CALENDAR
@@ -14,7 +13,8 @@ from shared.numbers import registry_number
 from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 
-from ...models import Case, Operator, Task
+from ... import repository
+from ...models import Case, Operator
 from shared.regulations import Process, providers
 from .base import Action, StepContext, case_data
 
@@ -46,8 +46,7 @@ async def draft(s: AsyncSession, case: Case, process: Process, subtype: str | No
     # the result speaks the request's language (the seeds render the service in Kazakh or Russian)
     kk = common["language"] == "kk"
     if case.outcome == "refusal":
-        reason = reason or await s.scalar(select(Task.comment).where(Task.case_id == case.id, Task.decision == "refuse")
-                                .order_by(Task.id.desc()))
+        reason = reason or await repository.refusal_reasons(s, case.id)
         title_ru = "Мотивированный отказ в оказании государственной услуги"
         title_kk = "Мемлекеттік қызмет көрсетуден дәлелді бас тарту"
         return {"kind": "refusal", "title": title_kk if kk else title_ru, "title_ru": title_ru, "title_kk": title_kk,
