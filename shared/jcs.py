@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import rfc8785
@@ -75,13 +76,44 @@ def _int(text: str) -> int:
     return value
 
 
+#: a \\u escape of a UTF-16 surrogate: where a string may come out holding half a character
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def loads(raw: bytes | str) -> Any:
-    """Parse JSON, refusing what JCS cannot canonicalise (raises :class:`NotCanonicalisable`)."""
+    """Parse JSON, refusing what JCS cannot canonicalise (raises :class:`NotCanonicalisable`): bytes
+    that are not UTF-8, and strings holding a lone surrogate (``"\\udc80"``: not Unicode text, I-JSON
+    §2.1), besides the numbers above."""
     try:
-        return json.loads(raw, parse_constant=_constant, parse_float=_float, parse_int=_int)
+        text = raw.decode("utf-8-sig") if isinstance(raw, (bytes, bytearray)) else raw
+        if text is raw:
+            text.encode("utf-8")  # text given as str: it must be Unicode text too
+        value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except NotCanonicalisable:
         raise
     except RecursionError:
         raise NotCanonicalisable("JSON nested too deeply") from None
     except (ValueError, TypeError) as exc:  # JSONDecodeError, bad UTF-8
         raise NotCanonicalisable(f"not JSON: {exc.msg if isinstance(exc, json.JSONDecodeError) else exc}") from None
+    if _SURROGATE_ESCAPE.search(text) and not _unicode_text(value):
+        raise NotCanonicalisable("a string holds a lone surrogate (not Unicode text)")
+    return value
+
+
+def _unicode_text(value: Any) -> bool:
+    """Every string (and key) in ``value`` is UTF-8 encodable. A pair of surrogate escapes is one
+    character once parsed; a lone one stays a surrogate, which no UTF-8 (nor JCS) can hold."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
