@@ -31,8 +31,10 @@ async def lifespan(app):
     configure_logging(rt.settings.log_level)
     app.state.rt = rt
     settings = rt.settings
-    app.state.tokens = TokenIssuer(load_secret(settings.data_dir / "secrets" / "con.key"), "con",
-                                   settings.con_token_ttl_seconds)
+    secret = load_secret(settings.data_dir / "secrets" / "con.key")
+    app.state.tokens = TokenIssuer(secret, "con", settings.con_token_ttl_seconds)
+    #: the electronic queue's tickets: the desk's own clock, not the client's (another issuer: never a login)
+    app.state.queue = TokenIssuer(secret, "con-queue", settings.con_queue_ticket_ttl_seconds)
     app.state.login = LoginGuard(limiter(settings.rate_limit_storage), failures=settings.login_failures,
                                  per_address=settings.login_failures_per_address)
     app.state.health_checks = rt.health_checks()

@@ -42,6 +42,9 @@ class Lookup(Base):
     consent: Mapped[bool] = mapped_column(Boolean)
     applicant: Mapped[dict] = mapped_column(JSON)
     representative: Mapped[dict | None] = mapped_column(JSON)
+    #: when the applicant took the queue ticket the operator called (the desk's clock; none: not called)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    #: when the operator began to serve the applicant (process 2)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request, UploadFile
@@ -24,7 +25,8 @@ from shared.topics import ServiceId
 
 from . import service
 from .models import Attachment, Lookup, Operator, Receipt, ReceiptEvent
-from .schemas import (AttachmentOut, DraftIn, HandoutIn, LookupIn, LookupOut, PaymentIn, PaymentOut, SubmitIn)
+from .schemas import (AttachmentOut, DraftIn, HandoutIn, LookupIn, LookupOut, PaymentIn, PaymentOut, SubmitIn,
+                      TicketOut)
 from .settings import ConSettings
 
 router = APIRouter(route_class=JCSRoute, prefix="/api/v1")
@@ -32,7 +34,7 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 UPLOAD_BODY_LIMIT = ConSettings().con_attachment_max_bytes + 64 * 1024
 
 _MAGIC = ((b"%PDF-", "application/pdf"), (b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
-REGISTRY_CODES = ("PERSON_NOT_FOUND", "ORGANISATION_NOT_FOUND", "POWER_OF_ATTORNEY_NOT_FOUND",
+REGISTRY_CODES = ("PERSON_NOT_FOUND", "ORGANISATION_NOT_FOUND", "ORGANISATION_NOT_ACTIVE", "POWER_OF_ATTORNEY_NOT_FOUND",
                   "POWER_OF_ATTORNEY_REVOKED", "POWER_OF_ATTORNEY_EXPIRED", "POWER_OF_ATTORNEY_SCOPE",
                   "UNAVAILABLE", "SYNC_TIMEOUT")
 
@@ -73,16 +75,57 @@ async def desk(op: Operator = Depends(current_operator)) -> dict:
         "limits": [dict(x) for x in d.limits]}
 
 
+@router.get("/services", tags=["catalogue"], summary="The services the ЦОН accepts, with their forms (S1, S2)")
+async def services() -> list[dict]:
+    """What the operator chooses in process 2 and fills in process 5: for each service the ЦОН takes
+    (the S1/S2 variants of the seeds, in the regions with a ЦОН office) its titles, fee, the documents of
+    п. 9 of the Стандарт, the form's JSON Schema with an example, and the regions with the provider, the
+    service deadlines, the office and the desk limits. Public, like the portal's catalogue."""
+    return service.catalogue()
+
+
+@router.get("/services/{code}", tags=["catalogue"], summary="One service of the ЦОН's catalogue (its form)",
+            responses=error_responses("SERVICE_UNKNOWN"))
+async def service_entry(code: str) -> dict:
+    entry = next((e for e in service.catalogue() if e["code"] == code[:8]), None)
+    if entry is None:
+        raise ApiError("SERVICE_UNKNOWN", detail=f"{code[:8]} is not served at the ЦОН")
+    return entry
+
+
+@router.post("/queue", tags=["desk"], status_code=201, response_model=TicketOut,
+             summary="A ticket of the ЦОН's electronic queue, stamped with the desk's clock",
+             responses=error_responses("AUTH_REQUIRED"))
+async def queue_ticket(request: Request, op: Operator = Depends(current_operator)) -> TicketOut:
+    """The applicant takes a ticket on arrival; the operator who calls it passes it to ``POST /lookups``
+    (the wait in the queue: Almaty's 15 minutes, seed 001 п. 10) and ``POST /receipts/{n}/handout``
+    (Zhambyl's 20 minutes for the hand-out, seed 003 п. 10). Measured on the desk's clock only."""
+    issued = request.app.state.queue.issue(op.region)
+    claims = request.app.state.queue.decode(issued["access_token"])
+    return TicketOut(ticket=issued["access_token"], issued_at=datetime.fromtimestamp(claims["iat"], timezone.utc),
+                     region=op.region)
+
+
+def ticket_time(request: Request, op: Operator, ticket: str | None) -> datetime | None:
+    """When the queue ticket was issued — only a ticket of this ЦОН office, signed by the desk."""
+    if ticket is None:
+        return None
+    claims = request.app.state.queue.decode(ticket)
+    if not claims or claims.get("sub") != op.region:
+        raise ApiError("VALIDATION_ERROR", detail="queue_ticket: not a queue ticket of this ЦОН office")
+    return datetime.fromtimestamp(claims["iat"], timezone.utc)
+
+
 @router.post("/lookups", tags=["desk"], status_code=201, response_model=LookupOut,
              summary="Processes 2–4: the applicant in ГБД ФЛ / ГБД ЮЛ, the representative's power of attorney in ЕНИС",
              responses=error_responses("CON_CONSENT_REQUIRED", "SERVICE_UNKNOWN", "IIN_BIN_INVALID", "AUTH_REQUIRED",
-                                       *REGISTRY_CODES))
+                                       "VALIDATION_ERROR", *REGISTRY_CODES))
 async def lookup(body: LookupIn, request: Request, op: Operator = Depends(current_operator),
                  s: AsyncSession = Depends(session, scope="function")) -> LookupOut:
     """Nothing is asked without the applicant's written consent (400 CON_CONSENT_REQUIRED, "process 2").
     Data that cannot be obtained is the registry's refusal at "process 4" (PERSON_NOT_FOUND,
     POWER_OF_ATTORNEY_NOT_FOUND / _REVOKED / _EXPIRED / _SCOPE…)."""
-    row = await service.lookup(s, request.app.state.rt, op, body)
+    row = await service.lookup(s, request.app.state.rt, op, body, queued_at=ticket_time(request, op, body.queue_ticket))
     return LookupOut(lookup_id=row.lookup_id, applicant=row.applicant, representative=row.representative)
 
 
@@ -148,11 +191,10 @@ async def submit(body: SubmitIn, request: Request, op: Operator = Depends(curren
     except SignatureError as exc:
         raise ApiError(exc.code, step="process 5", detail=exc.detail)
     settings = rt.settings
-    from datetime import timedelta
     async with rt.db.session() as s:
         receipt = await service.submit(
-            s, rt, op, body.document, body.signature, report, utcnow(), queued_at=body.queued_at,
-            served_at=body.served_at, max_age=timedelta(hours=settings.con_document_max_age_hours),
+            s, rt, op, body.document, body.signature, report, utcnow(),
+            max_age=timedelta(hours=settings.con_document_max_age_hours),
             lookup_max_age=timedelta(minutes=settings.con_lookup_max_age_minutes))
         out = await _receipt_view(s, receipt)
     return out
@@ -199,12 +241,17 @@ async def result_pdf(number: str, request: Request, op: Operator = Depends(curre
 @router.post("/receipts/{number}/handout", tags=["receipts"],
              summary="Process 9: the result against the receipt and an identity document (and the power of attorney)",
              responses=error_responses("RECEIPT_NOT_FOUND", "CON_RESULT_NOT_READY", "RESULT_ALREADY_HANDED_OUT",
-                                       "HANDOUT_IDENTITY_MISMATCH", "POWER_OF_ATTORNEY_REVOKED", "AUTH_REQUIRED"))
+                                       "HANDOUT_IDENTITY_MISMATCH", "POWER_OF_ATTORNEY_NOT_FOUND",
+                                       "POWER_OF_ATTORNEY_REVOKED", "POWER_OF_ATTORNEY_EXPIRED", "POWER_OF_ATTORNEY_SCOPE",
+                                       "VALIDATION_ERROR", "AUTH_REQUIRED", "UNAVAILABLE", "SYNC_TIMEOUT"))
 async def handout(number: str, body: HandoutIn, request: Request, op: Operator = Depends(current_operator)) -> dict:
+    """To the applicant on his identity document, or to a representative on his and a power of attorney
+    in force in ЕНИС (asked again now). With ``queue_ticket``, the hand-out's time is measured (Zhambyl)."""
     rt = request.app.state.rt
+    queued_at = ticket_time(request, op, body.queue_ticket)
     async with rt.db.session() as s:
         r = await s.scalar(select(Receipt).where(Receipt.number == number[:32]))
         if r is None:
             raise ApiError("RECEIPT_NOT_FOUND")
-        await service.handout(s, rt, op, r, body, utcnow())
+        await service.handout(s, rt, op, r, body, utcnow(), queued_at=queued_at)
         return await _receipt_view(s, r)

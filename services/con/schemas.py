@@ -15,6 +15,9 @@ class LookupIn(BaseModel):
     power_of_attorney_number: str | None = Field(None, max_length=64)
     #: the applicant's written consent to use legally protected secrets held in information systems
     consent: bool = False
+    #: the ЦОН queue ticket (``POST /queue``) the operator called: the wait in the queue is measured
+    #: from it on the desk's clock (Almaty: 15 minutes, seed 001 п. 10)
+    queue_ticket: str | None = Field(None, max_length=1024)
 
 
 class LookupOut(BaseModel):
@@ -88,10 +91,6 @@ class ConDocument(BaseModel):
 class SubmitIn(BaseModel):
     document: dict
     signature: str
-    #: when the applicant's turn in the queue began (the ticket time): the desk times are recorded
-    #: against the limits of the seeds (Almaty: 15 min in the queue; Zhambyl: 20 min at the desk)
-    queued_at: AwareDatetime | None = None
-    served_at: AwareDatetime | None = None
 
 
 class HandoutIn(BaseModel):
@@ -101,5 +100,13 @@ class HandoutIn(BaseModel):
     identity_document_number: str = Field(max_length=32)
     representative_iin: str | None = Field(None, max_length=12)
     power_of_attorney_number: str | None = Field(None, max_length=64)
-    queued_at: AwareDatetime | None = None
-    served_at: AwareDatetime | None = None
+    #: the queue ticket of the visit: the hand-out is measured from it (Zhambyl: 20 minutes, seed 003 п. 10)
+    queue_ticket: str | None = Field(None, max_length=1024)
+
+
+class TicketOut(BaseModel):
+    """A ticket of the ЦОН's electronic queue, stamped with the desk's clock."""
+
+    ticket: str
+    issued_at: AwareDatetime
+    region: str

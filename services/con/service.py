@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from functools import cache
@@ -26,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import regulations
+from shared.db import utcnow
 from shared.errors import CATALOGUE, ApiError
 from shared.iin import validate_iin, validate_iin_or_bin
 from shared.regulations.con import con
@@ -49,11 +51,52 @@ def _validator(service_code: str) -> jsonschema.Draft202012Validator:
                                            format_checker=jsonschema.FormatChecker())
 
 
+def desk_variants() -> dict[tuple[str, str], object]:
+    """(service code, region) → process, for what the ЦОН accepts: the variants whose result the seeds
+    issue on paper at the ЦОН (S1, S2 — seeds 000, 001/004, 003 п. 3) in a region with a ЦОН office
+    (``regulations/con.toml``). The Aktobe services (S3–S7, seed 002) are the portal's only."""
+    offices = con().offices
+    return {(p.service_code, p.region): p for p in regulations.all_processes().values()
+            if p.result_medium == "paper" and p.region in offices and p.service_code in regulations.services()}
+
+
 def variant_of(service_code: str, region: str):
-    process = regulations.find(service_code, region)
-    if process is None or service_code not in regulations.services():
-        raise ApiError("SERVICE_UNKNOWN", detail=f"{service_code}/{region}")
+    process = desk_variants().get((service_code, region))
+    if process is None:
+        raise ApiError("SERVICE_UNKNOWN", detail=f"{service_code}/{region} is not served at the ЦОН")
     return regulations.services()[service_code], process
+
+
+def catalogue() -> list[dict]:
+    """The desk's service catalogue (``GET /services``): what the operator chooses in process 2 and
+    fills in process 5 — titles, the fee, the documents of п. 9, the form's JSON Schema and example,
+    and the regions the ЦОН serves it in, with the provider, the service deadlines and the office."""
+    by_code: dict[str, list] = {}
+    for (code, _), process in sorted(desk_variants().items()):
+        by_code.setdefault(code, []).append(process)
+    providers = regulations.providers()
+    out = []
+    for code, processes in by_code.items():
+        svc = regulations.services()[code]
+        variants = []
+        for p in processes:
+            subtypes = sorted(process_subtypes(p, svc))
+            result, refusal = p.deadlines_for(p.default_subtype)
+            provider = providers[p.provider]
+            office = con().offices[p.region]
+            variants.append({
+                "region": p.region, "process_id": p.id, "seed": p.seed, "subtypes": subtypes,
+                "provider": {"bin": provider.bin, "name_ru": provider.name_ru, "name_kk": provider.name_kk},
+                "result_deadline": {"amount": result[0], "unit": result[1]},
+                "refusal_deadline": {"amount": refusal[0], "unit": refusal[1]},
+                "deadline_source": p.deadline_source, "deadline_estimated": p.deadlines_estimated,
+                "office": {"name_ru": office["name_ru"], "address": office["address"]},
+                "desk_limits": con().limits_for(p.region)})
+        out.append({"code": code, "title_ru": svc.title_ru, "title_kk": svc.title_kk,
+                    "fee": {"mrp": svc.fee_mrp, "tenge": fee_tenge(code), "source": svc.fee_source},
+                    "subtypes": list(svc.subtypes), "required_documents": [d.public() for d in svc.documents],
+                    "form_schema": svc.form_schema, "example": svc.example, "variants": variants})
+    return out
 
 
 def fee_tenge(service_code: str) -> int:
@@ -62,46 +105,78 @@ def fee_tenge(service_code: str) -> int:
 
 # --- processes 2–4: the state registries ---------------------------------------------------------
 
-async def lookup(s: AsyncSession, rt, operator: Operator, body: LookupIn) -> Lookup:
+async def lookup(s: AsyncSession, rt, operator: Operator, body: LookupIn, *,
+                 queued_at: datetime | None = None) -> Lookup:
+    """``queued_at``: when the applicant took the ЦОН's queue ticket (the desk's own clock, ``POST /queue``);
+    the lookup's own time is when the operator began to serve him (process 2)."""
+    started = utcnow()
     variant_of(body.service_code, body.region)
     if not body.consent:
         raise ApiError("CON_CONSENT_REQUIRED")
     validate_iin_or_bin(body.iin_bin)
-    is_bin = body.iin_bin[4] in "456"
-    if is_bin:
-        org = (await rt.sync.call(ServiceId.GBDUL_ORGANISATION, {"bin": body.iin_bin})).data["organisation"]
-        head = org.get("head") or {}
-        head_person = None
-        if head.get("iin"):
-            head_person = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": head["iin"]})).data["person"]
-        applicant = {"iin_bin": body.iin_bin, "kind": "BIN", "name": org["name"], "organisation": org,
-                     "head": head_person, "document_number": (head_person or {}).get("document_number")}
-    else:
-        person = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": body.iin_bin})).data["person"]
-        applicant = {"iin_bin": body.iin_bin, "kind": "IIN", "name": person["full_name"], "person": person,
-                     "document_number": person.get("document_number")}
-    representative = None
+    asked = [_applicant(rt, body.iin_bin)]
     if body.representative_iin or body.power_of_attorney_number:
         if not (body.representative_iin and body.power_of_attorney_number):
             raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", detail="a representative needs his IIN and the power of attorney")
         validate_iin(body.representative_iin)
-        rep = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": body.representative_iin})).data["person"]
-        poa = await power_of_attorney(rt, body.power_of_attorney_number, body.iin_bin, body.representative_iin,
-                                      body.service_code)
+        asked += [_person(rt, body.representative_iin),
+                  power_of_attorney(rt, body.power_of_attorney_number, body.iin_bin, body.representative_iin,
+                                    body.service_code)]
+    # process 3: ГБД ФЛ / ГБД ЮЛ and ЕНИС asked at once (condition 1 needs every answer)
+    applicant, *rest = await all_of(*asked)
+    representative = None
+    if rest:
+        rep, poa = rest
         representative = {"iin": body.representative_iin, "name": rep["full_name"], "person": rep,
                           "document_number": rep.get("document_number"), "power_of_attorney": poa}
     row = Lookup(lookup_id=str(uuid.uuid4()), operator=operator.username, service_code=body.service_code,
                  region=body.region, iin_bin=body.iin_bin, consent=True, applicant=applicant,
-                 representative=representative)
+                 representative=representative, queued_at=queued_at, created_at=started)
     s.add(row)
     log.info("con lookup", lookup_id=row.lookup_id, iin_bin=body.iin_bin, representative=bool(representative))
     return row
 
 
+async def all_of(*aws):
+    """The answers of several registry calls made at once; if one is refused, the others are cancelled
+    and the first refusal (in the order asked) is raised as it came."""
+    tasks = []
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(a) for a in aws]
+    except BaseExceptionGroup as group:
+        failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception() is not None]
+        raise (failed or group.exceptions)[0] from None
+    return [t.result() for t in tasks]
+
+
+async def _person(rt, iin: str) -> dict:
+    return (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": iin})).data["person"]
+
+
+async def _applicant(rt, iin_bin: str, *, active_only: bool = True) -> dict:
+    """The applicant as ГБД ФЛ has him, or the organisation as ГБД ЮЛ has it with its head from ГБД ФЛ
+    (the head's identity document is the organisation's at the hand-out)."""
+    if iin_bin[4] not in "456":
+        person = await _person(rt, iin_bin)
+        return {"iin_bin": iin_bin, "kind": "IIN", "name": person["full_name"], "person": person,
+                "document_number": person.get("document_number")}
+    org = (await rt.sync.call(ServiceId.GBDUL_ORGANISATION, {"bin": iin_bin})).data["organisation"]
+    if active_only and org.get("status") != "ACTIVE":
+        # ГБД ЮЛ knows it, but it is liquidated or suspended: nobody applies in its name
+        raise ApiError("ORGANISATION_NOT_ACTIVE", detail=f"{iin_bin}: {org.get('status')}")
+    head_iin = (org.get("head") or {}).get("iin")
+    head = await _person(rt, head_iin) if head_iin else None
+    return {"iin_bin": iin_bin, "kind": "BIN", "name": org["name"], "organisation": org, "head": head,
+            "document_number": (head or {}).get("document_number")}
+
+
 async def power_of_attorney(rt, number: str, principal: str, representative_iin: str, service_code: str) -> dict:
     """ЕНИС: the power of attorney in force today, for this service, from this principal to this representative."""
-    poa = (await rt.sync.call(ServiceId.ENIS_POWER_OF_ATTORNEY,
-                              {"number": number, "service_code": service_code})).data["power_of_attorney"]
+    # asked with both parties: another principal's power of attorney is "not found", whatever its state
+    poa = (await rt.sync.call(ServiceId.ENIS_POWER_OF_ATTORNEY, {
+        "number": number, "principal_iin_bin": principal, "representative_iin": representative_iin,
+        "service_code": service_code})).data["power_of_attorney"]
     if poa.get("principal_iin_bin") != principal or poa.get("representative_iin") != representative_iin:
         raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", detail="not given by this applicant to this representative")
     return poa
@@ -137,21 +212,41 @@ def check_signer(report, operator: Operator) -> None:
         raise ApiError("ECP_NOT_CON_OPERATOR", detail="the signer is not the logged-in ЦОН operator")
 
 
-def _desk_times(region: str, kind: str, queued_at, served_at, now: datetime) -> list[dict]:
-    """The desk limits of the seeds for this region, with what was measured when the times were given."""
+#: what each desk limit of con.toml measures, on the desk's own clock: the wait from the queue ticket to
+#: the operator's lookup (Almaty, seed 001 п. 10: "при сдаче пакета документов"), the request's processing
+#: from the lookup to the receipt (Zhambyl, seed 003 п. 9 пп. 2), п. 10 пп. 2)), the hand-out from the
+#: queue ticket to the result handed over (Zhambyl, seed 003 п. 10)
+DESK_LIMITS = {"acceptance": ("queue", "acceptance"), "handout": ("handout",)}
+
+
+def desk_times(region: str, kind: str, *, queued_at: datetime | None, started_at: datetime | None,
+               now: datetime) -> list[dict]:
+    """The desk limits of the seeds for this region at ``kind`` ("acceptance" or "handout"), each with the
+    minutes measured on the desk's clock and whether the limit was kept — or ``measured: false`` when
+    its start is not known (no queue ticket was called)."""
     out = []
-    kinds = {"acceptance": ("queue", "acceptance"), "handout": ("queue", "handout")}[kind]
     for limit in con().limits_for(region):
-        if limit["kind"] not in kinds:
+        if limit["kind"] not in DESK_LIMITS[kind]:
             continue
+        start, end = {"queue": (queued_at, started_at), "acceptance": (started_at, now),
+                      "handout": (queued_at, now)}[limit["kind"]]
         entry = {"kind": limit["kind"], "limit_minutes": limit["minutes"], "title_ru": limit["title_ru"],
-                 "source": limit["source"]}
-        start, end = (queued_at, served_at) if limit["kind"] == "queue" else (served_at, now)
-        if start is not None and end is not None:
-            minutes = round((end - start).total_seconds() / 60, 1)
-            entry.update(actual_minutes=minutes, within_limit=minutes <= limit["minutes"])
+                 "source": limit["source"], "measured": start is not None and end is not None}
+        if entry["measured"]:
+            minutes = round(max((end - start).total_seconds(), 0) / 60, 1)
+            entry.update(started_at=start.isoformat(), ended_at=end.isoformat(), actual_minutes=minutes,
+                         within_limit=minutes <= limit["minutes"])
         out.append(entry)
     return out
+
+
+def _over(desk: list[dict]) -> str | None:
+    """The timeline's note when a desk limit was not kept."""
+    over = [t for t in desk if t.get("within_limit") is False]
+    if not over:
+        return None
+    return "; ".join(f"Превышено время ЦОН ({t['title_ru']}): {t['actual_minutes']:g} мин при норме "
+                     f"{t['limit_minutes']} мин ({t['source']})" for t in over)
 
 
 def _receipt_body(receipt: Receipt, kind: str, service, process, doc: ConDocument, lk: Lookup, operator: Operator,
@@ -188,7 +283,7 @@ def _receipt_body(receipt: Receipt, kind: str, service, process, doc: ConDocumen
 
 
 async def submit(s: AsyncSession, rt, operator: Operator, document: dict, signature: str, report, now: datetime, *,
-                 queued_at=None, served_at=None, max_age: timedelta = timedelta(hours=24),
+                 max_age: timedelta = timedelta(hours=24),
                  lookup_max_age: timedelta = timedelta(hours=2)) -> Receipt:
     """After the signature was verified (``report``): the package, and a receipt either way."""
     check_signer(report, operator)
@@ -243,21 +338,26 @@ async def submit(s: AsyncSession, rt, operator: Operator, document: dict, signat
     s.add(receipt)
     await s.flush()
     receipt.number = f"CON-{now:%Y}-{receipt.id:07d}"
-    desk_times = _desk_times(doc.region, "acceptance", queued_at, served_at, now)
+    desk = desk_times(doc.region, "acceptance", queued_at=lk.queued_at, started_at=lk.created_at, now=now)
+    over = _over(desk)
+    if over:
+        log.warning("con desk limit exceeded", number=receipt.number, note=over)
     if missing:
         # an incomplete package: the receipt of refusal, nothing is submitted
         receipt.body = _receipt_body(receipt, "refusal", service, process, doc, lk, operator, documents, now,
-                                     missing=missing, desk_times=desk_times)
+                                     missing=missing, desk_times=desk)
         s.add(ReceiptEvent(receipt_id=receipt.id, at=now, status="NOT_ACCEPTED", step="process 5",
-                           actor=operator.full_name, note="Неполный пакет документов: расписка об отказе в приеме"))
+                           actor=operator.full_name, note="; ".join(filter(None, (
+                               "Неполный пакет документов: расписка об отказе в приеме", over)))))
         log.info("con refusal receipt", number=receipt.number, missing=[m["code"] for m in missing])
         return receipt
     due = process.result_due(now, doc.subtype if doc.subtype in {t.key for t in process.subtypes} else None)
     receipt.request_id = str(uuid.uuid4())
     receipt.body = _receipt_body(receipt, "acceptance", service, process, doc, lk, operator, documents, now,
-                                 due=due, desk_times=desk_times)
+                                 due=due, desk_times=desk)
     s.add(ReceiptEvent(receipt_id=receipt.id, at=now, status="SUBMITTED", step="process 6", actor=operator.full_name,
-                       note="Документы приняты в ЦОН, выдана расписка; заявление направлено через ШЭП"))
+                       note="; ".join(filter(None, (
+                           "Документы приняты в ЦОН, выдана расписка; заявление направлено через ШЭП", over)))))
     rt.outbox.enqueue(
         s, service_id=ServiceId.ELICENSE_SUBMIT, message_type=MessageType.REQUEST, correlation_id=receipt.request_id,
         data={
@@ -281,71 +381,55 @@ def process_subtypes(process, service) -> set[str]:
 
 # --- process 9: the result against the receipt ---------------------------------------------------
 
-async def handout(s: AsyncSession, rt, operator: Operator, receipt: Receipt, body: HandoutIn, now: datetime) -> dict:
+POA_CODES = ("POWER_OF_ATTORNEY_NOT_FOUND", "POWER_OF_ATTORNEY_REVOKED", "POWER_OF_ATTORNEY_EXPIRED",
+             "POWER_OF_ATTORNEY_SCOPE")
+
+
+async def handout(s: AsyncSession, rt, operator: Operator, receipt: Receipt, body: HandoutIn, now: datetime, *,
+                  queued_at: datetime | None = None) -> dict:
+    """Process 9: the result against the receipt — to the applicant on his identity document (for an
+    organisation: its head's), or to a representative on his and a notarised power of attorney in force
+    in ЕНИС today (seed 003 п. 9: "немесе оның өкіліне нотариат куәландырған сенімхат бойынша"). Both are
+    asked of ГБД ФЛ / ЕНИС now, not taken from the lookup at acceptance: a power of attorney revoked
+    since is refused. The same for a portal request's paper result (``P-<number>``)."""
     if receipt.kind not in ("acceptance", "pickup"):
         raise ApiError("RECEIPT_NOT_FOUND", detail="a receipt of refusal has no result")
     if receipt.status == "HANDED_OUT":
         raise ApiError("RESULT_ALREADY_HANDED_OUT")
     if receipt.status not in ("COMPLETED", "REFUSED") or receipt.result is None:
         raise ApiError("CON_RESULT_NOT_READY")
-    if receipt.kind == "pickup":  # a paper result of a request made through the portal
-        to = await _pickup_identity(rt, receipt, body)
-        return _handed_out(s, operator, receipt, body, to, now)
-    lk = await s.get(Lookup, receipt.lookup_id)
-    rep = (receipt.body or {}).get("representative")
-    if rep:
-        # a representative: his identity document, and the power of attorney still in force in ЕНИС
-        if body.representative_iin != rep["iin"] or body.power_of_attorney_number != rep["power_of_attorney_number"]:
-            raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="not the representative of the receipt")
-        expected = (lk.representative or {}).get("document_number")
-        if body.identity_document_number != expected:
-            raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
-        await power_of_attorney(rt, rep["power_of_attorney_number"], receipt.applicant_iin_bin, rep["iin"],
-                                receipt.service_code)
-        to = {"who": "representative", "iin": rep["iin"], "name": rep["name"],
-              "power_of_attorney_number": rep["power_of_attorney_number"]}
-    else:
-        if body.representative_iin or body.identity_document_number != lk.applicant.get("document_number"):
-            raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
-        to = {"who": "applicant", "iin_bin": receipt.applicant_iin_bin, "name": lk.applicant["name"]}
-    return _handed_out(s, operator, receipt, body, to, now)
-
-
-async def _document_of(rt, iin_bin: str) -> tuple[str | None, str]:
-    """The identity document number and name that ГБД ФЛ (for a BIN: its head's) gives for a holder."""
-    if iin_bin[4] in "456":
-        org = (await rt.sync.call(ServiceId.GBDUL_ORGANISATION, {"bin": iin_bin})).data["organisation"]
-        head = (org.get("head") or {}).get("iin")
-        person = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": head})).data["person"] if head else {}
-        return person.get("document_number"), org["name"]
-    person = (await rt.sync.call(ServiceId.GBDFL_PERSON, {"iin": iin_bin})).data["person"]
-    return person.get("document_number"), person["full_name"]
-
-
-async def _pickup_identity(rt, receipt: Receipt, body: HandoutIn) -> dict:
-    """Who collects a portal request's paper result: the applicant (his document, as ГБД ФЛ has it), or a
-    representative with a power of attorney in force in ЕНИС."""
-    if body.representative_iin:
-        await power_of_attorney(rt, body.power_of_attorney_number or "", receipt.applicant_iin_bin,
-                                body.representative_iin, receipt.service_code)
-        expected, name = await _document_of(rt, body.representative_iin)
-        if body.identity_document_number != expected:
-            raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
-        return {"who": "representative", "iin": body.representative_iin, "name": name,
-                "power_of_attorney_number": body.power_of_attorney_number}
-    expected, name = await _document_of(rt, receipt.applicant_iin_bin)
-    if body.identity_document_number != expected:
-        raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
-    return {"who": "applicant", "iin_bin": receipt.applicant_iin_bin, "name": name}
-
-
-def _handed_out(s: AsyncSession, operator: Operator, receipt: Receipt, body: HandoutIn, to: dict, now: datetime) -> dict:
+    to = await _collector(rt, receipt, body)
     receipt.status = "HANDED_OUT"
     receipt.handed_out_at = now
     receipt.updated_at = now
-    receipt.handout = {"at": now.isoformat(), "to": to, "operator": operator.full_name,
-                       "desk_times": _desk_times(receipt.region, "handout", body.queued_at, body.served_at, now)}
+    desk = desk_times(receipt.region, "handout", queued_at=queued_at, started_at=None, now=now)
+    receipt.handout = {"at": now.isoformat(), "to": to, "operator": operator.full_name, "desk_times": desk}
     s.add(ReceiptEvent(receipt_id=receipt.id, at=now, status="HANDED_OUT", step="process 9", actor=operator.full_name,
-                       note="Результат выдан по расписке"))
-    log.info("result handed out", number=receipt.number, request_id=receipt.request_id)
+                       note="; ".join(filter(None, ("Результат выдан по расписке", _over(desk))))))
+    log.info("result handed out", number=receipt.number, request_id=receipt.request_id, to=to["who"])
     return receipt.handout
+
+
+async def _collector(rt, receipt: Receipt, body: HandoutIn) -> dict:
+    """Who collects the result: the applicant (his identity document as ГБД ФЛ has it; an organisation's
+    head's), or a representative with a power of attorney from the applicant in force in ЕНИС for this
+    service (and his own document)."""
+    if body.representative_iin:
+        validate_iin(body.representative_iin)
+        try:
+            person, _ = await all_of(_person(rt, body.representative_iin), power_of_attorney(
+                rt, body.power_of_attorney_number or "", receipt.applicant_iin_bin, body.representative_iin,
+                receipt.service_code))
+        except ApiError as exc:
+            if exc.code in POA_CODES:  # the same refusal, at the hand-out's box
+                raise ApiError(exc.code, step="process 9", detail=exc.detail)
+            raise
+        if body.identity_document_number != person.get("document_number"):
+            raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
+        return {"who": "representative", "iin": body.representative_iin, "name": person["full_name"],
+                "power_of_attorney_number": body.power_of_attorney_number}
+    # a result is handed out even to an organisation suspended or liquidated since: its head collects it
+    holder = await _applicant(rt, receipt.applicant_iin_bin, active_only=False)
+    if body.identity_document_number != holder["document_number"]:
+        raise ApiError("HANDOUT_IDENTITY_MISMATCH", detail="identity document")
+    return {"who": "applicant", "iin_bin": receipt.applicant_iin_bin, "name": holder["name"]}

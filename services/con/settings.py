@@ -6,6 +6,8 @@ from shared.settings import CommonSettings
 class ConSettings(CommonSettings):
     con_port: int = 8007
     con_token_ttl_seconds: int = 8 * 3600
+    #: how long a queue ticket (POST /queue) can be called: a working day
+    con_queue_ticket_ttl_seconds: int = 12 * 3600
     #: a scanned document may be this large
     con_attachment_max_bytes: int = 10 * 1024 * 1024
     #: how old the operator's signed form (its created_at) may be

@@ -1,9 +1,11 @@
 """The registries' demo records, consistent with the demo people ``egov up`` seeds (egov/demo.py).
 
-ГБД ФЛ: every demo applicant, the company's head and every provider operator (birth date from the
-IIN); ГБД ЮЛ: the demo company and every provider; ЕНИС: one power of attorney in force (ТОО «Демо
-Транс» → СЕРИКОВА МАДИНА, S1 and S2) and one revoked (ИВАНОВА АЙГУЛЬ → СЕРИКОВА МАДИНА, all services);
-ПШЭП: nothing (payments come from the portal). Inserts what is missing; safe to run again.
+ГБД ФЛ: every demo applicant, the company's head, every provider operator, the ЦОН's operators and its
+head (``regulations/con.toml``; birth date from the IIN); ГБД ЮЛ: the demo company, every provider and
+the ЦОН (НАО «Правительство для граждан», whose BIN ИС ГБД ЕЛ trusts); ЕНИС: one power of attorney in
+force (ТОО «Демо Транс» → СЕРИКОВА МАДИНА, S1 and S2) and one revoked (ИВАНОВА АЙГУЛЬ → СЕРИКОВА МАДИНА,
+all services); ПШЭП: nothing (payments come from the portal and the ЦОН). Inserts what is missing; safe
+to run again.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.iin import validate_iin
 from shared.regulations import providers
+from shared.regulations.con import con
 
 from .models import Organisation, Person, PowerOfAttorney
 
@@ -60,7 +63,8 @@ def demo_people(applicants: list[dict], operators: list[dict]) -> dict[str, dict
     for a in applicants:
         name = a.get("signer_name") or a["full_name"]
         people.setdefault(a["iin"], person_record(a["iin"], name))
-    for o in operators:
+    desk = con()
+    for o in [*operators, *desk.operators, *([desk.head] if desk.head else [])]:
         people.setdefault(o["iin"], person_record(o["iin"], o["full_name"]))
     return people
 
@@ -80,6 +84,10 @@ def demo_organisations(applicants: list[dict], operators: list[dict]) -> dict[st
             continue
         orgs.setdefault(p.bin, {"name": p.name_ru, "head_iin": head["iin"], "head_name": head["full_name"],
                                 "address": REGION_SEATS.get(p.region, p.region), "status": "ACTIVE"})
+    desk = con()
+    if desk.head:
+        orgs.setdefault(desk.bin, {"name": desk.name_ru, "head_iin": desk.head["iin"], "head_name": desk.head["full_name"],
+                                   "address": desk.address, "status": "ACTIVE"})
     return orgs
 
 

@@ -2,8 +2,8 @@
 the power of attorney) up with the applicant's written consent, takes the fee, scans the package, fills
 the form, signs the draft with the operator's own ЭЦП and hands the receipt over; later the status by
 the receipt's number, the printed result and the hand-out against an identity document. Everything goes
-through the ЦОН's public REST API (docs/con.md) with the operator's own token (an HttpOnly cookie); the
-service catalogue (required documents, the form's example) is the portal's public one."""
+through the ЦОН's public REST API (docs/con.md) with the operator's own token (an HttpOnly cookie), the
+service catalogue (required documents, the form's example) included."""
 from __future__ import annotations
 
 import json
@@ -47,9 +47,8 @@ async def _page(request: Request, fn):
 
 
 async def _catalogue(request: Request) -> list[dict]:
-    """The services the desk accepts (S1, S2: those with a ЦОН variant in con.toml are the ones the API
-    takes; the API refuses the rest with its own code)."""
-    return await request.app.state.portal.call("GET", "/services")
+    """The services the desk accepts (S1, S2 in the regions with a ЦОН office): the ЦОН's own catalogue."""
+    return await _con(request).call("GET", "/services")
 
 
 def _service(catalogue: list[dict], code: str) -> dict | None:

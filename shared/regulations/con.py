@@ -20,6 +20,9 @@ class ConDesk:
     offices: dict[str, dict]
     operators: tuple[dict, ...]
     limits: tuple[dict, ...]
+    #: as ГБД ЮЛ records the organisation: its head {iin, full_name} and address
+    head: dict | None = None
+    address: str = ""
 
     def limits_for(self, region: str) -> list[dict]:
         return [dict(x) for x in self.limits if x["region"] == region]
@@ -37,9 +40,10 @@ def con() -> ConDesk:
         src = item.get("source", "")
         if not (src == "simulator" or src.startswith("seed ")):
             raise ValueError(f"con.toml: {item} has no source")
-    for o in raw.get("operators", []):
+    for o in raw.get("operators", []) + ([org["head"]] if "head" in org else []):
         validate_iin(o["iin"])
     return ConDesk(bin=org["bin"], name_ru=org["name_ru"], name_kk=org["name_kk"],
                    offices={o["region"]: dict(o) for o in raw.get("offices", [])},
                    operators=tuple(dict(o) for o in raw.get("operators", [])),
-                   limits=tuple(dict(x) for x in raw.get("limits", [])))
+                   limits=tuple(dict(x) for x in raw.get("limits", [])),
+                   head=dict(org["head"]) if "head" in org else None, address=org.get("address", ""))

@@ -136,3 +136,27 @@ def test_refusals_travel_as_errorinfo_with_both_languages():
     spec = CATALOGUE["PERSON_NOT_FOUND"]
     assert info["errorData"] == {"message_ru": spec.message_ru, "message_kk": spec.message_kk, "step": "process 4",
                                  "retryable": False}
+
+
+def test_the_con_operators_and_the_con_itself_are_in_the_registries(db):
+    # the ЦОН's operators sign submissions as employees of the ЦОН's BIN: both are known to ГБД ФЛ / ГБД ЮЛ
+    from shared.regulations.con import con
+
+    desk = con()
+    assert desk.operators
+    for o in desk.operators:
+        found = run(db, service.find_person, PersonQuery(iin=o["iin"]))["person"]
+        assert found["full_name"] == o["full_name"]
+    org = run(db, service.find_organisation, OrganisationQuery(bin=desk.bin))["organisation"]
+    assert org["name"] == desk.name_ru and org["status"] == "ACTIVE"
+    assert org["head"] == {"iin": desk.head["iin"], "name": desk.head["full_name"]}
+    assert run(db, service.find_person, PersonQuery(iin=desk.head["iin"]))["person"]["full_name"] == desk.head["full_name"]
+
+
+def test_the_registries_listen_on_8006_by_default(monkeypatch):
+    from services.registries.settings import RegistriesSettings
+    from shared.settings import DEFAULT_PORTS
+
+    monkeypatch.delenv("EGOV_REGISTRIES_PORT", raising=False)
+    assert DEFAULT_PORTS["registries"] == 8006
+    assert RegistriesSettings().registries_port == 8006
