@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Path, Request
-from sqlalchemy import select
 
 from shared.app import JCSRoute, error_responses
 from shared.calendar import ALMATY
@@ -10,9 +9,8 @@ from shared.envelope import canonical
 from shared.errors import ApiError
 from shared.numbers import is_well_formed
 from shared.pki.cms import SignatureError
-from shared.regulations import provider_by_bin
 
-from .models import Permit, PermitEvent
+from .models import Permit
 
 router = APIRouter(route_class=JCSRoute, prefix="/api/v1", tags=["registry"])
 
@@ -37,29 +35,22 @@ async def _signature(trust, p: Permit) -> dict:
 @router.get("/permits/{number}", summary="Public registry: a licence or certificate by its number",
             responses=error_responses("NOT_FOUND", "ECP_REVOCATION_UNKNOWN", "VALIDATION_ERROR"))
 async def permit(request: Request, number: str = Path(max_length=64)) -> dict:
-    """What a public registry shows of a licence or certificate: its number, kind, the holder's name,
-    status, validity, the provider, whether its signature verifies (and by whom), and the dates of
-    its versions (issued, reissued, duplicated). Not the holder's IIN/BIN, the application or the
-    form. The number is the one the holder was given (random, with a check symbol): a malformed or
-    unknown number is 404 NOT_FOUND. 503 ECP_REVOCATION_UNKNOWN while the НУЦ cannot be asked."""
+    """What a public registry shows of a licence or certificate, and nothing more: its number, its
+    kind (and the service it was issued under), the holder's name, its status, its validity, and
+    whether its signature verifies (and by whom). Not the holder's IIN/BIN, the application, the form,
+    its versions or who handled it. The number is the one the holder was given (random, with a check
+    symbol): a malformed or unknown number is 404 NOT_FOUND. 503 ECP_REVOCATION_UNKNOWN while the НУЦ
+    cannot be asked."""
     rt = request.app.state.rt
     if not is_well_formed(number):
         raise ApiError("NOT_FOUND")
     async with rt.db.read() as s:
         p = await s.get(Permit, number)
-        if p is None:
-            raise ApiError("NOT_FOUND")
-        events = list(await s.scalars(select(PermitEvent).where(PermitEvent.number == number)
-                                      .order_by(PermitEvent.at, PermitEvent.id)))
+    if p is None:
+        raise ApiError("NOT_FOUND")
     doc = p.document
-    provider = provider_by_bin(p.provider_bin)
     return {"number": p.number, "kind": p.kind, "service_code": p.service_code or doc.get("service_code"),
             "title_ru": doc.get("title_ru"), "title_kk": doc.get("title_kk"),
             "holder": {"name": (doc.get("holder") or {}).get("name")},
-            "status": p.status, "subtype": doc.get("subtype"),
-            "valid_from": _iso(p.issued_at), "valid_until": doc.get("valid_until"),
-            "updated_at": _iso(p.updated_at),
-            "provider": {"bin": p.provider_bin, "name_ru": provider.name_ru if provider else None,
-                         "name_kk": provider.name_kk if provider else None},
-            "signature": await _signature(rt.trust, p),
-            "history": [{"event": e.event, "subtype": e.subtype, "at": _iso(e.at)} for e in events]}
+            "status": p.status, "valid_from": _iso(p.issued_at), "valid_until": doc.get("valid_until"),
+            "signature": await _signature(rt.trust, p)}

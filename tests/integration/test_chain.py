@@ -102,6 +102,10 @@ def test_s2_almaty_from_registration_to_signed_result(system, tmp_path):
     assert permit["number"] == result["document"]["number"] and permit["status"] == "ACTIVE"
     assert permit["holder"]["name"] == result["document"]["holder"]["name"] and permit["signature"]["valid"]
     assert iin not in json.dumps(permit)  # a public registry shows no IIN
+    # what a public registry shows, and nothing more (no versions, no provider, no subtype)
+    assert set(permit) == {"number", "kind", "service_code", "title_ru", "title_kk", "holder", "status",
+                           "valid_from", "valid_until", "signature"}, sorted(permit)
+    assert set(permit["holder"]) == {"name"}
     # the number is the holder's to give: a neighbour of it is not a number at all
     number = result["document"]["number"]
     guess = number[:-3] + ("0" if number[-3] != "0" else "1") + number[-2:]
