@@ -13,6 +13,7 @@ import pytest
 from egov import demo
 from shared.envelope import canonical
 from shared.errors import ApiError
+from shared.iin import make_bin
 from shared.messaging.sync import SyncClient
 from shared.signing import Signer
 from shared.topics import ServiceId
@@ -59,6 +60,22 @@ def test_gbdfl_has_every_demo_applicant(system):
     err = refused(system, "e_licensing", ServiceId.GBDFL_PERSON, {"iin": "000101500017"})
     assert err.code == "PERSON_NOT_FOUND" and err.step == "process 4" and not err.retryable
     assert refused(system, "e_licensing", ServiceId.GBDFL_PERSON, {"iin": "12"}).code == "REGISTRY_QUERY_INVALID"
+
+
+def test_the_registries_are_healthy_and_know_the_con_and_its_operators(system):
+    r = httpx.get(system.url("registries") + "/health")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"service": "registries", "status": "ok",
+                        "checks": {"database": "ok", "broker": "ok", "signing_key": "ok"}}
+    # the ЦОН's operators sign as employees of the ЦОН's BIN: ГБД ФЛ and ГБД ЮЛ know both
+    from shared.regulations.con import con
+
+    desk = con()
+    for o in desk.operators:
+        person = sync_call(system, "con", ServiceId.GBDFL_PERSON, {"iin": o["iin"]}).data["person"]
+        assert person["full_name"] == o["full_name"]
+    org = sync_call(system, "con", ServiceId.GBDUL_ORGANISATION, {"bin": desk.bin}).data["organisation"]
+    assert org["name"] == desk.name_ru and org["head"]["iin"] == desk.head["iin"] and org["status"] == "ACTIVE"
 
 
 def test_the_recipients_refusal_travels_in_subError(system):
@@ -120,6 +137,28 @@ def test_admin_adds_records_that_the_sync_channel_then_finds(system):
                    {"number": number}).code == "POWER_OF_ATTORNEY_EXPIRED"
     assert httpx.post(f"{base}/powers-of-attorney/{number}/revoke", headers=admin(system)).json()[
         "power_of_attorney"]["revoked"] is True
+    # ГБД ЮЛ: an organisation added, then liquidated
+    bin_ = make_bin(2021, 7, serial=uuid.uuid4().int % 90000)
+    org = {"name": "ТОО «Тест Авто»", "head_iin": iin, "head_name": "ТЕСТОВ ЕРЖАН", "address": "г. Астана, ул. Кенесары, д. 1"}
+    r = httpx.put(f"{base}/organisations/{bin_}", headers=admin(system), json=org)
+    assert r.status_code == 200 and r.json()["organisation"]["status"] == "ACTIVE", r.text
+    r = httpx.put(f"{base}/organisations/{bin_}", headers=admin(system), json={**org, "status": "LIQUIDATED"})
+    assert r.status_code == 200, r.text
+    found = sync_call(system, "e_licensing", ServiceId.GBDUL_ORGANISATION, {"bin": bin_}).data["organisation"]
+    assert found == {"bin": bin_, "name": org["name"], "head": {"iin": iin, "name": "ТЕСТОВ ЕРЖАН"},
+                     "address": org["address"], "status": "LIQUIDATED"}
+    assert_error(httpx.put(f"{base}/organisations/{bin_}", headers=admin(system), json={**org, "status": "CLOSED"}),
+                 422, "VALIDATION_ERROR")
+    # ПШЭП: a payment fact recorded by the admin is what ИС ГБД ЕЛ then finds
+    r = httpx.post(f"{base}/payments", headers=admin(system),
+                   json={"payer_iin_bin": bin_, "service_code": "S1", "region": "zhambyl", "amount": 43250})
+    assert r.status_code == 201, r.text
+    paid = r.json()["payment"]
+    assert paid["status"] == "PAID" and paid["amount"] == 43250 and paid["currency"] == "KZT"
+    assert sync_call(system, "e_licensing", ServiceId.PSHEP_PAYMENT_STATUS,
+                     {"payer_iin_bin": bin_, "service_code": "S1"}).data["payment"] == paid
+    assert_error(httpx.post(f"{base}/payments", headers=admin(system),
+                            json={"payer_iin_bin": bin_, "service_code": "S1", "amount": -1}), 422, "VALIDATION_ERROR")
 
 
 def test_pshep_records_a_payment_and_answers_its_status(system):
