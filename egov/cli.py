@@ -16,7 +16,38 @@ from shared.settings import CommonSettings
 
 from .ops import dead_app, outbox_app
 
-app = typer.Typer(help="egov-sim: Kazakhstan's e-government integration, runnable locally.", no_args_is_help=True)
+
+class _Cli(typer.Typer):
+    """Typer, with its own usage errors (a missing option, a value out of range, an unknown command)
+    said in one line on stderr with exit 2, like every other wrong input — not a boxed panel."""
+
+    def __call__(self, *args, **kwargs):
+        kwargs.setdefault("standalone_mode", False)
+        try:
+            code = super().__call__(*args, **kwargs)
+        except typer.Abort:
+            sys.stderr.write("aborted\n")
+            sys.exit(1)
+        except _usage_errors() as exc:
+            if exc.__class__.__name__ == "NoArgsIsHelpError":  # the help is printed already
+                sys.exit(exc.exit_code)
+            ctx = getattr(exc, "ctx", None)
+            see = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            sys.stderr.write("error: " + " ".join(exc.format_message().split()) + see + "\n")
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_errors() -> tuple[type, ...]:
+    """What a wrong command line raises: Typer's own (it vendors click since 0.2x), or click's."""
+    if hasattr(typer, "TyperException"):
+        return (typer.TyperException,)
+    import click
+
+    return (click.ClickException,)
+
+
+app = _Cli(help="egov-sim: Kazakhstan's e-government integration, runnable locally.", no_args_is_help=True)
 pki_app = typer.Typer(help="The development НУЦ: issue, revoke, show certificates.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data seeded by `egov up`.", no_args_is_help=True)
 log_app = typer.Typer(help="The gateway's message log: hash chain, seals, time-stamps.", no_args_is_help=True)
@@ -32,11 +63,51 @@ def _print_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
+def _progress(items, description: str, total: int | None = None):
+    """``items``, with a progress bar on stderr while they are worked through (none when stderr is not
+    a terminal, so that what goes to stdout stays the result alone)."""
+    from rich.progress import track
+
+    return track(items, description=description, total=total, console=console, transient=True,
+                 disable=not console.is_terminal)
+
+
+def _prepare(settings, *, topics: bool = False, replication: int = 1) -> None:
+    """:func:`egov.bootstrap.prepare` (and the topics): a database or broker that cannot be reached is one
+    line saying which, and exit 1."""
+    from .bootstrap import SYSTEMS, prepare
+
+    try:
+        prepare(settings)
+    except Exception as exc:
+        _fail(f"cannot prepare the databases at {_where(settings)}: {exc.__class__.__name__}: {str(exc)[:300]} — "
+              "is the database server running (EGOV_DB_SERVER)?")
+    if topics:
+        from shared.messaging.broker import ensure_topics
+
+        try:
+            asyncio.run(ensure_topics(settings.broker, SYSTEMS, replication=replication))
+        except Exception as exc:
+            _fail(f"cannot create the topics at {settings.broker}: {exc.__class__.__name__}: {str(exc)[:300]} — "
+                  "is the broker running (EGOV_BROKER)?")
+
+
+def _where(settings) -> str:
+    """The database server without its password."""
+    from sqlalchemy.engine import make_url
+
+    if settings.db_server == "sqlite":
+        return f"sqlite in {settings.data_dir.resolve()}"
+    try:
+        return make_url(settings.db_server).render_as_string(hide_password=True)
+    except Exception:
+        return "EGOV_DB_SERVER"
+
+
 @app.command()
 def up() -> None:
     """Set up and start everything on the embedded defaults (what `make run` runs), and keep it running:
     a process that dies is restarted; Ctrl-C (or SIGTERM, or closing the terminal) stops everything."""
-    from .bootstrap import prepare
     from .supervisor import Supervisor
 
     settings = CommonSettings()
@@ -48,7 +119,7 @@ def up() -> None:
         typer.echo("error: not starting over a running system (stop it, or set other EGOV_*_PORT)", err=True)
         raise typer.Exit(1)
     with console.status(f"preparing {settings.data_dir.resolve()} (НУЦ, migrations, demo data)…"):
-        prepare(settings)
+        _prepare(settings)
     try:
         with console.status("starting the broker and the services…"):
             supervisor.start()
@@ -75,15 +146,9 @@ def migrate(topics: bool = typer.Option(False, "--topics", help="also create the
     """Set up the databases and keys as a one-off job before the services start (a deployment's
     migration step; `egov up` does it by itself): the development НУЦ and system keys when missing,
     every service's migrations to head, the seed data — all idempotent; with --topics the topics."""
-    from shared.messaging.broker import ensure_topics
-
-    from .bootstrap import SYSTEMS, prepare
-
     settings = CommonSettings()
-    with console.status(f"migrating {settings.db_server} ({settings.data_dir.resolve()})…"):
-        prepare(settings)
-        if topics:
-            asyncio.run(ensure_topics(settings.broker, SYSTEMS, replication=replication))
+    with console.status(f"migrating {_where(settings)}…"):
+        _prepare(settings, topics=topics, replication=replication)
     console.print("migrated: databases at head, seed data present" + (", topics created" if topics else ""))
 
 
@@ -134,6 +199,12 @@ def demo_accounts(as_json: bool = typer.Option(False, "--json", help="everything
         table.add_column(column)
     for o in data["provider_arm"]["operators"]:
         table.add_row(o["username"], o["password"], ", ".join(o["roles"]), o["organisation_bin"], o["sign"]["key"])
+    out.print(table)
+    table = Table(title="ЦОН desk operators — POST :8007/api/v1/auth/token (pages at :8008/con)")
+    for column in ("username", "password", "name", "region", "organisation BIN", "signing key"):
+        table.add_column(column)
+    for o in data["con"]["operators"]:
+        table.add_row(o["username"], o["password"], o["full_name"], o["region"], o["organisation_bin"], o["sign"]["key"])
     out.print(table)
 
 
@@ -366,7 +437,7 @@ def log_verify(offline: bool = typer.Option(False, "--offline", help="no network
     """Walk the message log: hash chain, seals, time-stamps; exit 1 names the first altered record."""
     from services.gateway import log_cli
 
-    raise typer.Exit(log_cli.verify(offline=offline))
+    raise typer.Exit(_message_log(lambda: log_cli.verify(offline=offline)))
 
 
 @log_app.command("export")
@@ -375,7 +446,27 @@ def log_export(message_id: str,
     """One message's record with its proof (neighbours' hashes, Merkle path, seal, time-stamp)."""
     from services.gateway import log_cli
 
-    raise typer.Exit(log_cli.export(message_id, tsr=tsr))
+    raise typer.Exit(_message_log(lambda: log_cli.export(message_id, tsr=tsr)))
+
+
+def _message_log(work) -> int:
+    """Run a message-log command over the gateway's database and the trust anchors; one line when
+    either is missing or cannot be read."""
+    from services.gateway.settings import GatewaySettings
+
+    settings = GatewaySettings()
+    if not (settings.pki_dir / "ca" / "root.pem").exists():
+        _fail(f"no НУЦ trust anchors in {settings.pki_dir.resolve()}: run `egov up` first or set EGOV_DATA_DIR")
+    if settings.db_server == "sqlite" and not (settings.data_dir / "gateway.db").exists():
+        _fail(f"no gateway database in {settings.data_dir.resolve()}: run `egov up` first or set EGOV_DATA_DIR")
+    try:
+        return work()
+    except Exception as exc:
+        if isinstance(exc, OSError) and getattr(exc, "filename", None):  # --tsr FILE not writable
+            _fail(f"{exc.filename}: {exc.strerror or exc}")
+        # the database server down, or not migrated
+        _fail(f"cannot read the gateway's message log at {_where(settings)}: {exc.__class__.__name__}: "
+              f"{str(exc)[:200]} — is the database server running and migrated (`egov migrate`)?")
 
 
 processes_app = typer.Typer(help="The regulated process definitions (regulations/variants/).", no_args_is_help=True)
@@ -391,8 +482,13 @@ def export_bpmn(directory: Path = typer.Argument(..., help="where to write <id>.
 
     if not dot_available():
         console.print("graphviz (dot) is not installed: the diagrams are laid out on a plain grid")
-    for path in export_all(all_processes().values(), directory):
-        typer.echo(str(path))
+    processes = list(all_processes().values())
+    try:
+        for process in _progress(processes, "exporting BPMN…"):
+            for path in export_all([process], directory):
+                typer.echo(str(path))
+    except OSError as exc:
+        _fail(f"cannot write to {directory}: {exc.strerror or exc}")
 
 
 iin_app = typer.Typer(help="IIN/BIN: make valid test numbers, check one.", no_args_is_help=True)
@@ -419,7 +515,7 @@ def iin_new(kind: str = typer.Argument("iin", help="iin | bin"),
     except ValueError:
         _fail(f"--born {born!r} is not a date YYYY-MM-DD")
     rnd = random.SystemRandom()
-    for _ in range(count):
+    for _ in _progress(range(count), f"making {count} {kind.upper()}s…"):
         if kind == "iin":
             typer.echo(random_iin(sex, birth))
         else:
