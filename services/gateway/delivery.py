@@ -5,6 +5,14 @@ recipient confirms it; the relay produces it (keyed by correlationId, so one req
 messages keep their order) and produces it again, with backoff (``redelivery_seconds``
 doubling up to a cap, with jitter), until then — the embedded broker keeps messages in
 memory only and may restart empty, and a recipient may be down or waiting for the НУЦ.
+
+A recipient visibly working through a backlog is not sent again what it has not reached yet: when
+it confirmed, within the last ``hold_seconds``, messages accepted up to some moment, a message
+accepted after that moment is still waiting in its topic, and producing it again would only add to
+the queue (and to the work of the gateway and of the recipient, which would confirm a duplicate).
+Such a redelivery is put off, not counted as an attempt; once the recipient has confirmed nothing
+for ``hold_seconds`` (it died, or the broker restarted empty), every due message is produced again.
+
 A message not confirmed by its ``deliver_until`` (``gateway_delivery_ttl_seconds`` after it
 was accepted) is DELIVERY_STOPPED and goes to the dead-letter topic with the reason; so does a
 message its recipient refused for good (NOT_DELIVERED). Neither blocks the messages behind it,
@@ -14,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -34,7 +43,8 @@ STORAGE_CONFLICT_RETRIES = 500
 
 
 class DeliveryRelay:
-    def __init__(self, db: Database, bootstrap: str, *, backoff: Backoff, poll_seconds: float = 0.5):
+    def __init__(self, db: Database, bootstrap: str, *, backoff: Backoff, poll_seconds: float = 0.5,
+                 hold_seconds: float | None = None):
         self.db = db
         self.bootstrap = bootstrap
         #: the delay before the n-th redelivery of an unconfirmed message
@@ -44,10 +54,29 @@ class DeliveryRelay:
         self.producer: AIOKafkaProducer | None = None
         #: messages accepted a moment ago, to be produced at once (the fast path)
         self._fresh: asyncio.Queue[Message] = asyncio.Queue()
+        #: how long a recipient's confirmations count as "it is working through its topic"
+        self.hold_seconds = backoff.base if hold_seconds is None else hold_seconds
+        #: per recipient: the newest acceptance time among the messages it confirmed, and when that moved
+        self._read_up_to: dict[str, tuple[datetime, float]] = {}
 
     @property
     def connected(self) -> bool:
         return self.producer is not None
+
+    def read_up_to(self, recipient: str, confirmed: list[Message]) -> None:
+        """The recipient confirmed these messages: how far it has read its topic."""
+        if not confirmed:
+            return
+        newest = max(m.received_at for m in confirmed)
+        seen = self._read_up_to.get(recipient)
+        if seen is None or newest > seen[0]:
+            self._read_up_to[recipient] = (newest, time.monotonic())
+
+    def _not_reached_yet(self, m: Message) -> bool:
+        """The recipient is reading its topic (it confirmed within ``hold_seconds``) and has not come
+        to ``m``: every message it confirmed was accepted before ``m``."""
+        seen = self._read_up_to.get(m.recipient_id)
+        return seen is not None and m.received_at > seen[0] and time.monotonic() - seen[1] < self.hold_seconds
 
     def hand_over(self, m: Message) -> None:
         """A message just accepted (and committed, counted as its first attempt): produce it now.
@@ -109,6 +138,9 @@ class DeliveryRelay:
             return list(await s.scalars(select(System.system_id)))
 
     async def deliver_due(self) -> None:
+        """Produce again what is due and not confirmed (oldest first, 200 at a time), put off what
+        the recipient has not reached yet, stop what is past its ``deliver_until``; the bookkeeping
+        of each 200 in one transaction."""
         while True:
             now = utcnow()
             async with self.db.read() as s:
@@ -123,28 +155,39 @@ class DeliveryRelay:
                 ).all()
             if not rows:
                 return
+            produced, held, stopped = [], [], []
             for m in rows:
-                await self._produce(m)
+                if m.deliver_until is not None and m.deliver_until < now:
+                    stopped.append(m)
+                elif self._not_reached_yet(m):
+                    held.append(m)
+                else:
+                    await self._send(deliver_topic(m.recipient_id), _value(m), key=m.correlation_id.encode(),
+                                     headers=_headers(m, m.attempts + 1))
+                    produced.append(m)
+            await self._record_pass(produced, held, stopped)
 
-    async def _produce(self, m: Message) -> None:
-        stop = m.deliver_until is not None and m.deliver_until < utcnow()
-        if not stop:
-            await self._send(deliver_topic(m.recipient_id), _value(m), key=m.correlation_id.encode(),
-                             headers=_headers(m, m.attempts + 1))
+    async def _record_pass(self, produced: list[Message], held: list[Message], stopped: list[Message]) -> None:
+        now = utcnow()
         async with self.db.session() as s:
-            row = await s.get(Message, m.message_id)
-            if row.state != MessageState.ON_DELIVERY:
-                return
-            if stop:
-                row.state = MessageState.DELIVERY_STOPPED
-                row.status_message = f"not confirmed after {m.attempts} deliveries, by {m.deliver_until.isoformat()}"
-                row.dead_letter_pending = True
-                log.error("delivery stopped", message_id=m.message_id)
-            else:
-                telemetry.REDELIVERIES.labels(m.recipient_id).inc()
-                row.attempts += 1
-                row.last_attempt_at = utcnow()
-                row.next_attempt_at = row.last_attempt_at + timedelta(seconds=self.backoff.delay(row.attempts))
+            rows = {r.message_id: r for r in await s.scalars(select(Message).where(
+                Message.message_id.in_([m.message_id for m in produced + held + stopped]),
+                Message.state == MessageState.ON_DELIVERY))}
+            for m in stopped:
+                if (row := rows.get(m.message_id)) is not None:
+                    row.state = MessageState.DELIVERY_STOPPED
+                    row.status_message = f"not confirmed after {m.attempts} deliveries, by {m.deliver_until.isoformat()}"
+                    row.dead_letter_pending = True
+                    log.error("delivery stopped", message_id=m.message_id)
+            for m in produced:
+                if (row := rows.get(m.message_id)) is not None:
+                    telemetry.REDELIVERIES.labels(m.recipient_id).inc()
+                    row.attempts += 1
+                    row.last_attempt_at = now
+                    row.next_attempt_at = now + timedelta(seconds=self.backoff.delay(row.attempts))
+            for m in held:  # not an attempt: looked at again when the recipient may have come to it
+                if (row := rows.get(m.message_id)) is not None:
+                    row.next_attempt_at = now + timedelta(seconds=self.hold_seconds)
 
     async def dead_letters(self) -> None:
         """Produce to the dead-letter topic what was stopped or refused, with the reason."""

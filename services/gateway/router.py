@@ -190,8 +190,11 @@ async def delivery_notifications(notes: DeliveryNotifications, request: Request)
     catalogue code of why not (MESSAGE_NOT_FOUND: not this recipient's message)."""
     gw = request.app.state.gw
     system = await authenticate(request, notes.sender.senderId, notes.sender.password)
+    confirmed: list[Message] = []
     async with gw.db.session() as s:
-        results = await service.notify_many(s, system, notes.notifications, backoff=gw.relay.backoff)
+        results = await service.notify_many(s, system, notes.notifications, backoff=gw.relay.backoff,
+                                            confirmed=confirmed)
+    gw.relay.read_up_to(system.system_id, confirmed)
     gw.relay.wakeup.set()
     return {"notificationId": envelope.new_id(), "results": results}
 
@@ -280,7 +283,8 @@ async def sync_reply(message_id: MessageId, reply: SyncReply, request: Request) 
     system = await authenticate(request, reply.sender.senderId, reply.sender.password)
     await service.check_signature(raw["signature"], service.sync_reply_bytes(message_id, raw), system, gw.trust)
     async with gw.db.session() as s:
-        await service.sync_reply(s, system, message_id, raw)
+        answered = await service.sync_reply(s, system, message_id, raw)
+    gw.relay.read_up_to(system.system_id, [answered])
     waiter = gw.sync_waiters.get(message_id)
     if waiter is not None and not waiter.done():
         waiter.set_result(raw)

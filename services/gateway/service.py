@@ -187,9 +187,10 @@ async def notify_delivery(session: AsyncSession, system: SystemEntry, message_id
     return message
 
 
-async def notify_many(session: AsyncSession, system: SystemEntry, notes: list, *, backoff: Backoff) -> dict[str, str]:
+async def notify_many(session: AsyncSession, system: SystemEntry, notes: list, *, backoff: Backoff,
+                      confirmed: list[Message] | None = None) -> dict[str, str]:
     """Many notifications in one transaction and one query: per messageId, "confirmed" or the code
-    of why not."""
+    of why not; the messages found are appended to ``confirmed`` when given."""
     ids = [n.messageId for n in notes]
     found = {m.message_id: m for m in await session.scalars(
         select(Message).where(Message.message_id.in_(ids), Message.recipient_id == system.system_id))}
@@ -201,6 +202,8 @@ async def notify_many(session: AsyncSession, system: SystemEntry, notes: list, *
             continue
         _apply_note(message, note, backoff)
         results[note.messageId] = "confirmed"
+        if confirmed is not None:
+            confirmed.append(message)
     return results
 
 

@@ -6,6 +6,7 @@ the НУЦ unreachable, a retryable refusal, a database error) is waited out and
 verdict (a permanent refusal) is recorded once and never retried."""
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -427,3 +428,33 @@ async def test_only_the_recipient_confirms(gwdb):
         async with gwdb.session() as s:
             await gateway.notify_delivery(s, Stranger, "m-1", note("DELIVERED"), backoff=Backoff())
     assert err.value.code == "MESSAGE_NOT_FOUND"
+
+
+async def test_what_a_busy_recipient_has_not_reached_is_not_produced_again(gwdb):
+    # the recipient confirms what it reads; a message accepted after everything it confirmed is still
+    # waiting in its topic while it keeps confirming — producing it again would only lengthen the queue
+    produced = []
+    relay = DeliveryRelay(gwdb, "unused", backoff=Backoff(2.0, 30.0), hold_seconds=0.5)
+
+    async def send(topic, value, *, key, headers):
+        produced.append(value)
+
+    relay._send = send
+    for mid in ("passed", "read", "waiting"):  # accepted in this order
+        await add_message(gwdb, mid)
+    confirmed = []
+    async with gwdb.session() as s:  # the recipient read "read", skipping "passed" (e.g. deferred it)
+        await gateway.notify_many(s, Recipient, [note("DELIVERED").model_copy(update={"messageId": "read"})],
+                                  backoff=Backoff(), confirmed=confirmed)
+    relay.read_up_to("me", confirmed)
+    await relay.deliver_due()
+    assert produced == [json.dumps({"n": "passed"}).encode()]  # behind what it read: sent again
+    waiting = await message(gwdb, "waiting")
+    assert waiting.attempts == 0 and waiting.next_attempt_at > utcnow()  # put off, not an attempt
+    # the recipient confirms nothing more for hold_seconds (it died, or the broker lost its topic)
+    await asyncio.sleep(0.6)
+    async with gwdb.session() as s:
+        (await s.get(Message, "waiting")).next_attempt_at = utcnow()
+    await relay.deliver_due()
+    assert produced[-1] == json.dumps({"n": "waiting"}).encode()
+    assert (await message(gwdb, "waiting")).attempts == 1
