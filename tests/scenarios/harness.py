@@ -137,7 +137,29 @@ class World:
         return r.json()
 
     def permit(self, number: str):
+        """The public registry's view of a licence or certificate."""
         return self.c.http.get(f"{self.system.url('e_licensing')}/api/v1/permits/{number}")
+
+    def history(self, number: str) -> list[dict]:
+        """The versions ИС ГБД ЕЛ keeps of a permit (issued, reissued, duplicated), read from its own
+        database — the public view does not show them."""
+        import asyncio
+
+        from sqlalchemy import select
+
+        from services.e_licensing.models import PermitEvent
+        from shared.db import Database
+
+        async def read():
+            db = Database(self.system.settings.database_url("e_licensing"))
+            try:
+                async with db.read() as s:
+                    rows = await s.scalars(select(PermitEvent).where(PermitEvent.number == number)
+                                           .order_by(PermitEvent.at, PermitEvent.id))
+                    return [{"event": e.event, "subtype": e.subtype} for e in rows]
+            finally:
+                await db.dispose()
+        return asyncio.run(read())
 
     def diagram(self, process_id: str, request_id: str | None = None, operator: str | None = None):
         """The drawing; with ``request_id`` as ``operator`` (one of the case's provider), who alone may see it."""

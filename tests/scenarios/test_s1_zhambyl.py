@@ -44,4 +44,4 @@ def test_deputy_issues_and_head_duplicates(world):
     assert at(dup.task("check")["due_at"]) == expected_due(dup.task("check"), 1, WD)
     assert dup.task("prepare")["due_at"] == dup.task("check")["due_at"]
     assert at(dup.tasks[0]["application"]["deadline_at"]) == CALENDAR.deadline(dup.received_at, 3, WD)
-    assert [h["event"] for h in world.permit(number).json()["history"]] == ["issued", "duplicated"]
+    assert [h["event"] for h in world.history(number)] == ["issued", "duplicated"]

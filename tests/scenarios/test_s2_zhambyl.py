@@ -37,7 +37,7 @@ def test_certificate_duplicate_and_refusal(world):
     work(world, dup)
     world.wait(who, dup, {"COMPLETED"})
     assert world.result(who, dup)["document"]["number"] == number
-    assert [h["event"] for h in world.permit(number).json()["history"]] == ["issued", "duplicated"]
+    assert [h["event"] for h in world.history(number)] == ["issued", "duplicated"]
 
     ref = world.submit(who, "S2", "zhambyl")
     work(world, ref, "refuse", comment="Пакет документов неполный")
