@@ -3,6 +3,7 @@ open a task with its application and take one of the decisions it allows — sig
 where the step needs the operator's ЭЦП — and the head sees every overdue task of the provider."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import datetime, timezone
@@ -11,8 +12,8 @@ import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from .common import (password_login, OPERATOR_COOKIE, ApiFailure, canonical, data_url, login_redirect, read_signature, render,
-                     safe_next)
+from .common import (password_login, OPERATOR_COOKIE, ApiFailure, Translator, canonical, data_url, language, login_redirect,
+                     read_signature, render, safe_next, when)
 
 router = APIRouter(prefix="/arm")
 
@@ -27,6 +28,36 @@ def _claims(token: str) -> dict:
         return jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         return {}
+
+
+async def _step_titles(request: Request) -> dict[tuple[str, str], dict]:
+    """Every step's titles in Russian and Kazakh, by (process, step), from provider_arm's process
+    definitions (public, read once: they change only with the regulations, when provider_arm restarts)."""
+    titles = getattr(request.app.state, "arm_step_titles", None)
+    if titles is None:
+        titles = {(p["id"], step["key"]): {"title_ru": step["title_ru"], "title_kk": step["title_kk"]}
+                  for p in await _arm(request).call("GET", "/processes") for step in p["steps"]}
+        request.app.state.arm_step_titles = titles
+    return titles
+
+
+async def with_titles(request: Request, tasks: list[dict]) -> list[dict]:
+    """The tasks with their step's Kazakh title too (a task names its step in Russian only)."""
+    titles = await _step_titles(request)
+    for task in tasks:
+        known = titles.get((task["application"]["process_id"], task["step"]["key"]), {})
+        task["step"] = {**known, **{k: v for k, v in task["step"].items() if v}}
+    return tasks
+
+
+def alert_text_kk(alert: dict, task: dict | None, t: Translator) -> str | None:
+    """An overdue alert in Kazakh, from its task (provider_arm words its alerts in Russian)."""
+    if alert.get("text_kk"):
+        return alert["text_kk"]
+    if task is None:
+        return None
+    return t("arm.alert_text", no=task["step"]["no"], title=t.pick(task["step"]), number=task["application"]["number"],
+             due=when(task.get("due_at")), who=task.get("assignee") or t("role." + task["role"]))
 
 
 def is_head(claims: dict) -> bool:
@@ -74,7 +105,7 @@ async def logout():
 @router.get("")
 async def tasks(request: Request):
     async def page(token):
-        items = await _arm(request).call("GET", "/tasks", token)
+        items = await with_titles(request, await _arm(request).call("GET", "/tasks", token))
         now = datetime.now(timezone.utc)
         items.sort(key=lambda t: (t.get("due_at") is None, t.get("due_at") and datetime.fromisoformat(t["due_at"]),
                                   t["task_id"]))
@@ -88,8 +119,17 @@ async def tasks(request: Request):
 @router.get("/overdue")
 async def overdue_view(request: Request):
     async def page(token):
-        items = await _arm(request).call("GET", "/tasks/overdue", token)
+        items = await with_titles(request, await _arm(request).call("GET", "/tasks/overdue", token))
         alerts = await _arm(request).call("GET", "/alerts", token)
+        if language(request) == "kk":
+            t, tasks = Translator("kk"), {task["task_id"]: task for task in items}
+            others = list(dict.fromkeys(a["task_id"] for a in alerts if a.get("task_id") not in tasks))[:50]
+            found = await asyncio.gather(*(_arm(request).call("GET", f"/tasks/{i}", token) for i in others),
+                                         return_exceptions=True)  # a task since gone: its alert stays in Russian
+            tasks |= {task["task_id"]: task for task in await with_titles(
+                request, [f for f in found if isinstance(f, dict)])}
+            for a in alerts:
+                a["text_kk"] = alert_text_kk(a, tasks.get(a.get("task_id")), t)
         claims = _claims(token)
         return render(request, "arm_overdue.html", area="arm", tasks=items, alerts=alerts, user=claims,
                       head=is_head(claims))
@@ -108,10 +148,14 @@ def _task_page(request: Request, token: str, task: dict, *, error: dict | None =
                   form=form or {}, data_dir=request.app.state.settings.data_dir, status_code=status_code, **ctx)
 
 
+async def _task(request: Request, token: str, task_id: int) -> dict:
+    return (await with_titles(request, [await _arm(request).call("GET", f"/tasks/{task_id}", token)]))[0]
+
+
 @router.get("/tasks/{task_id}")
 async def task_view(request: Request, task_id: int):
     async def page(token):
-        return _task_page(request, token, await _arm(request).call("GET", f"/tasks/{task_id}", token))
+        return _task_page(request, token, await _task(request, token, task_id))
     return await _page(request, page)
 
 
@@ -144,7 +188,7 @@ async def complete(request: Request, task_id: int):
         except ApiFailure as exc:
             if exc.code == "AUTH_REQUIRED":
                 raise
-            task = await _arm(request).call("GET", f"/tasks/{task_id}", token)
+            task = await _task(request, token, task_id)
             return _task_page(request, token, task, error=exc.error, form=dict(form), status_code=exc.status)
         return RedirectResponse(f"/arm?done={task_id}", status_code=303)
     return await _page(request, page)
@@ -155,7 +199,7 @@ async def diagram(request: Request, process_id: str, request_id: str | None = No
     """The process drawn by provider_arm; with ``request_id`` (the operator's login) where it stands."""
     token = request.cookies.get(OPERATOR_COOKIE)
     r = await _arm(request).raw("GET", f"/processes/{process_id}/diagram.svg", token,
-                                params={"request_id": request_id} if request_id else None)
+                                params={"lang": language(request), **({"request_id": request_id} if request_id else {})})
     if r.status_code != 200:
         return Response(status_code=r.status_code)
     return Response(r.content, media_type="image/svg+xml")

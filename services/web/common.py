@@ -57,7 +57,7 @@ class Translator:
         return obj.get(f"{field}_{self.lang}") or obj.get(f"{field}_ru") or obj.get(field) or ""
 
 
-def _when(value: str | None) -> str:
+def when(value: str | None) -> str:
     if not value:
         return ""
     try:
@@ -68,7 +68,7 @@ def _when(value: str | None) -> str:
 
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
-env.filters["when"] = _when
+env.filters["when"] = when
 env.filters["pretty"] = lambda obj: json.dumps(obj, ensure_ascii=False, indent=2)
 env.filters["urlquote"] = lambda s: quote(str(s), safe="")
 

@@ -14,7 +14,7 @@ from shared import telemetry
 from shared.app import configure_logging, create_app
 
 from . import arm, cabinet, con
-from .common import HERE, LANG_COOKIE, LANGUAGES, Api, ApiFailure, render, safe_next
+from .common import HERE, LANG_COOKIE, LANGUAGES, Api, ApiFailure, language, render, safe_next
 from .settings import WebSettings
 
 
@@ -97,7 +97,8 @@ async def switch_language(lang: str, next: str | None = None):
 @app.get("/diagram/{process_id}.svg", include_in_schema=False)
 async def diagram(request: Request, process_id: str):
     """A process drawn by provider_arm (public, without a request's path)."""
-    r = await request.app.state.arm.raw("GET", f"/processes/{process_id}/diagram.svg")
+    r = await request.app.state.arm.raw("GET", f"/processes/{process_id}/diagram.svg",
+                                        params={"lang": language(request)})
     if r.status_code != 200:
         return Response(status_code=r.status_code)
-    return Response(r.content, media_type="image/svg+xml", headers={"Cache-Control": "max-age=300"})
+    return Response(r.content, media_type="image/svg+xml", headers={"Cache-Control": "max-age=300", "Vary": "Cookie"})

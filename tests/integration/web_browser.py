@@ -1,19 +1,24 @@
 """The whole S2 Almaty request driven through the web pages in a real browser (headless Chromium,
 Playwright): the applicant logs in, fills the form generated from the JSON Schema, attaches, pays,
 signs (the signature made with the project's own signing code and uploaded through the page); the
-demo operators complete their tasks, the head signs the draft result; the cabinet shows COMPLETED
-and the result's verification report. Screenshots of every page go to ``shots``."""
+demo operators complete their tasks (their list by due time, a task past its due time highlighted and
+in the head's overdue view, the list in Kazakh once), the head signs the draft result; the cabinet shows
+COMPLETED and the result's verification report. Screenshots of every page go to ``shots``."""
 from __future__ import annotations
 
 import json
 import re
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import httpx
 import rfc8785
 
 from egov import demo
+from services.web.common import MESSAGES
+from shared import regulations
 from shared.signing import Signer
 
 APPLICANT = demo.APPLICANTS[0]
@@ -60,11 +65,14 @@ def operator_task(page, web: str, number: str, step: str):
     page.wait_for_load_state()
 
 
-def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Path) -> dict:
-    """Returns what it saw (application number, final status, verification result)."""
+def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Path,
+          make_overdue: Callable[[str, str], None]) -> dict:
+    """Returns what it saw (application number, final status, verification result). ``make_overdue(number,
+    step)`` puts the open task of that step an hour past its due time (as if the time had run out)."""
     seen: dict = {}
     s2 = next(s for s in httpx.get(f"{portal}/api/v1/services").json() if s["code"] == "S2")
-    ecp_step = next(v for v in s2["variants"] if v["region"] == "almaty")["steps"]["ecp"]
+    almaty = next(v for v in s2["variants"] if v["region"] == "almaty")
+    ecp_step = almaty["steps"]["ecp"]
     iin = APPLICANT["username"]
 
     # --- the applicant ---------------------------------------------------------------------
@@ -94,6 +102,9 @@ def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Pa
 
     page.click("#new-request")
     shots(page, "catalogue")
+    # the fee is the simulator's choice, the Almaty deadline the seed's (seed 001 п. 11)
+    assert page.locator('tr[data-code="S2"] td.fee [data-source="simulator"]').count() == 1
+    assert almaty["deadline_source"] in page.locator('tr[data-code="S2"] li[data-region="almaty"]').inner_text()
     page.click("#apply-S2")
     page.select_option("#region", "almaty")
     page.select_option("#subtype", "issue")
@@ -132,6 +143,7 @@ def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Pa
     reload_until(page, lambda: page.locator("#application-number").inner_text().strip() != "", what="registration")
     number = page.locator("#application-number").inner_text().strip()
     seen["number"] = number
+    assert page.locator("#expected-source").get_attribute("data-source") == "seed"  # not an estimate
     shots(page, "request-registered")
 
     # --- the operators ---------------------------------------------------------------------
@@ -146,6 +158,31 @@ def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Pa
         p.wait_for_url(re.compile(r".*/arm$"))
         ops[username] = p
     clerk, head, spec = ops["ala-clerk"], ops["ala-head"], ops["ala-specialist"]
+
+    # the clerk's tasks by due time; this application's task past its due time is highlighted
+    row = f'tr[data-number="{number}"][data-step="register"]'
+    clerk.goto(f"{web}/arm")
+    reload_until(clerk, lambda: clerk.locator(row).count() > 0, what=f"task register of {number}")
+    make_overdue(number, "register")
+    clerk.reload()
+    assert "overdue" in clerk.locator(row).get_attribute("class").split()
+    assert clerk.locator(row).locator(".badge-overdue").count() == 1
+    dues = clerk.locator("#tasks tbody tr").evaluate_all("rows => rows.map(r => r.dataset.due)")
+    timed = [datetime.fromisoformat(d) for d in dues if d]
+    assert timed == sorted(timed) and dues == [d for d in dues if d] + [d for d in dues if not d], dues
+    shots(clerk, "arm-tasks-overdue")
+    # the list in Kazakh: the step titles of the process definitions
+    register = regulations.all_processes()[almaty["process_id"]].step("register")
+    clerk.click("#lang-kk")
+    assert clerk.locator("h1").inner_text() == MESSAGES["kk"]["nav.my_tasks"]
+    assert clerk.locator(row).locator("td.step").inner_text() == f"{register.no}. {register.title_kk}"
+    shots(clerk, "arm-tasks-kk")
+    clerk.click("#lang-ru")
+    assert clerk.locator(row).locator("td.step").inner_text() == f"{register.no}. {register.title_ru}"
+    # and the head sees it among the provider's overdue tasks
+    head.goto(f"{web}/arm/overdue")
+    assert head.locator(f"#overdue {row}").count() == 1
+    shots(head, "arm-overdue-one")
 
     operator_task(clerk, web, number, "register")
     shots(clerk, "arm-task-register")
@@ -178,6 +215,7 @@ def drive(browser, web: str, portal: str, data_dir: Path, shots: Shots, work: Pa
     head.click("#decision-signed")
     head.wait_for_url(re.compile(r".*/arm\?done=\d+$"))
     head.goto(f"{web}/arm/overdue")
+    assert head.locator(f'#overdue tr[data-number="{number}"]').count() == 0  # done since: no longer overdue
     shots(head, "arm-overdue")
 
     operator_task(clerk, web, number, "handover")

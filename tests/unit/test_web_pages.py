@@ -123,3 +123,74 @@ def test_the_con_receipt_page_shows_every_receipt_field_in_both_languages():
                      body["refusal"][f"message_{lang}"], "Карта", "a.pdf"):
             assert text in html, (lang, text)
         assert 'id="handout-form"' not in html  # nothing to hand out on a refusal
+
+
+def _render(template: str, lang: str, **context) -> str:
+    from types import SimpleNamespace
+
+    from services.web.common import Translator, env
+
+    request = SimpleNamespace(url=SimpleNamespace(path="/x", query=""), query_params={})
+    return env.get_template(template).render(request=request, t=Translator(lang), lang=lang, **context)
+
+
+def test_the_applicants_pages_say_where_deadlines_fees_and_documents_come_from():
+    """A deadline is the seed's (its paragraph named) or the simulator's estimate; fees and the
+    documents are the simulator's choice — the catalogue, the form, the payment and the request say so."""
+    from services.portal.catalogue import catalogue
+
+    services = [e.public() for e in catalogue().values()]
+    s2 = next(s for s in services if s["code"] == "S2")
+    almaty = next(v for v in s2["variants"] if v["region"] == "almaty")
+    mangistau = next(v for v in s2["variants"] if v["region"] == "mangistau")
+    assert not almaty["deadline_estimated"] and mangistau["deadline_estimated"]  # the seeds' facts
+    for lang in ("ru", "kk"):
+        m = MESSAGES[lang]
+        seed = m["provenance.seed"].format(source=almaty["deadline_source"])
+        html = _render("services.html", lang, area="cabinet", services=services, user={})
+        assert seed in html and m["provenance.estimated"] in html and m["provenance.simulator"] in html
+        assert f'{almaty["result_deadline"]["amount"]} {m["unit." + almaty["result_deadline"]["unit"]]}' in html
+        html = _render("apply.html", lang, area="cabinet", service=s2, chosen={}, problems=[], error=None, fields=[],
+                       user={})
+        assert seed in html and m["provenance.estimated"] in html
+        assert all(f'id="doc-source-{d["code"]}" title="{m["provenance.simulator_hint"]}"' in html
+                   for d in s2["required_documents"])
+        html = _render("pay.html", lang, area="cabinet", service=s2, variant=almaty, uploaded=[], draft_json="{}",
+                       user={})
+        assert re.search(r'id="fee-source"[^>]*>' + re.escape(m["provenance.simulator"]), html)
+        request = {"request_id": "r-1", "application_number": "KZ-1", "service_code": "S2", "region": "almaty",
+                   "subtype": "issue", "status": "IN_PROCESSING", "created_at": "2026-03-02T10:00:00+05:00",
+                   "expected_result_at": "2026-03-04T10:00:00+05:00", "expected_result_estimated": False,
+                   "timeline": [{"at": "2026-03-02T10:00:00+05:00", "status": "SUBMITTED", "step": "1. Приём",
+                                 "step_kk": "1. Қабылдау", "actor": "portal", "note": "принято", "note_kk": "қабылданды"}],
+                   "document": {}, "result_ready": False, "result_rejected": None}
+        html = _render("request.html", lang, area="cabinet", r=request, process_id=None, services=services, user={})
+        assert re.search(r'data-source="seed" id="expected-source">' + re.escape(seed), html)
+        assert ("қабылданды" in html and "1. Қабылдау" in html) if lang == "kk" else ("принято" in html)
+        html = _render("request.html", lang, area="cabinet", services=services, user={}, process_id=None,
+                       r={**request, "region": "mangistau", "expected_result_estimated": True})
+        assert re.search(r'data-source="estimated" id="expected-source"', html)
+
+
+def test_the_workstation_speaks_kazakh_too():
+    """Step titles from the process definitions and overdue alerts in Kazakh (provider_arm names a task's
+    step and words its alerts in Russian)."""
+    from services.web.arm import alert_text_kk
+    from services.web.common import Translator
+
+    process = next(p for p in regulations.all_processes().values() if p.service_code == "S2" and p.region == "almaty")
+    step = process.steps[0]
+    assert step.title_kk and step.title_kk != step.title_ru
+    task = {"task_id": 7, "status": "OPEN", "role": step.role, "assignee": None, "overdue": True,
+            "step": {"no": step.no, "key": step.key, "title_ru": step.title_ru, "title_kk": step.title_kk},
+            "application": {"number": "KZ-7", "process_id": process.id, "applicant": "860717450455"},
+            "due_at": "2026-03-02T10:00:00+05:00", "overdue_at": None}
+    alert = {"task_id": 7, "created_at": "2026-03-02T11:00:00+05:00", "text_ru": "Просрочен этап"}
+    alert["text_kk"] = alert_text_kk(alert, task, Translator("kk"))
+    assert "KZ-7" in alert["text_kk"] and step.title_kk in alert["text_kk"] and "02.03.2026 10:00" in alert["text_kk"]
+    for lang, title in (("kk", step.title_kk), ("ru", step.title_ru)):
+        html = _render("arm_tasks.html", lang, area="arm", tasks=[task], user={"sub": "ala-clerk"}, head=False)
+        assert f"{step.no}. {title}" in html and 'class="overdue"' in html and MESSAGES[lang]["arm.overdue"] in html
+        html = _render("arm_overdue.html", lang, area="arm", tasks=[task], alerts=[alert], user={}, head=True)
+        assert f"{step.no}. {title}" in html
+        assert (alert["text_kk"] if lang == "kk" else "Просрочен этап") in html
