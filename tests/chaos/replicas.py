@@ -1,12 +1,15 @@
 """Two instances of every service against one broker and one PostgreSQL — the shape of a deployment
 (``deploy/compose.yaml``) on this machine, without containers. The clients and operators spread over
 both instances (a balancer's round robin); mid-load one instance of each service in turn is killed
-with SIGKILL — taken out of the balancer first, as a health check would — and started again. Both
+with SIGKILL — taken out of the balancer first, as a health check would — and started again (while
+the next service's instance is killed: each service keeps one instance all along). Both
 instances of a service share its database and consumer group, so the survivor carries on: its outbox
 relay sends what the dead one wrote, its consumer takes over the partitions, the gateway's sync replies
 reach a caller waiting on the other gateway. Nothing accepted is lost, nothing is applied twice."""
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 import httpx
@@ -28,6 +31,8 @@ class Replicas(Chaos):
         self.stacks = [self.stack, self.second]
         #: instances the balancer does not send to: (index of the stack, service)
         self.out: set[tuple[int, str]] = set()
+        #: the killed instances coming back
+        self.restarts: list[threading.Thread] = []
         self.report.backend += ", two instances of every service"
 
     def start(self) -> None:
@@ -37,8 +42,17 @@ class Replicas(Chaos):
         self.second.wait_healthy(120)
 
     def stop(self) -> None:
+        self._restarted()
         self.second.stop_all()
         super().stop()
+
+    def _restarted(self) -> None:
+        for t in self.restarts:
+            t.join()
+
+    async def drain(self) -> None:
+        await asyncio.to_thread(self._restarted)  # every instance back before the count
+        await super().drain()
 
     def url(self, service: str, path: str) -> str:
         live = [st for i, st in enumerate(self.stacks) if (i, service) not in self.out]
@@ -47,12 +61,19 @@ class Replicas(Chaos):
 
     def inject(self, kind: str) -> None:
         service = kind.split(":")[1]
+        if (1, service) in self.out:  # still coming back from the last kill: one instance out at a time
+            return
         self.log(f"  fault: the second instance of {service} killed")
         self.report.faults[kind] += 1
         self.out.add((1, service))
         time.sleep(0.5)  # requests already sent there finish or fail; new ones go to the first instance
         self.second.stop(service, kill=True)
-        time.sleep(self.random.uniform(1.0, 3.0))
+        down = self.random.uniform(1.0, 3.0)
+        self.restarts.append(threading.Thread(target=self._restart, args=(service, down)))
+        self.restarts[-1].start()
+
+    def _restart(self, service: str, down: float) -> None:
+        time.sleep(down)
         self.second.start_service(service)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
