@@ -416,9 +416,11 @@ async def _collector(rt, receipt: Receipt, body: HandoutIn) -> dict:
     service (and his own document)."""
     if body.representative_iin:
         validate_iin(body.representative_iin)
+        if not body.power_of_attorney_number:
+            raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", step="process 9", detail="a representative needs the power of attorney")
         try:
             person, _ = await all_of(_person(rt, body.representative_iin), power_of_attorney(
-                rt, body.power_of_attorney_number or "", receipt.applicant_iin_bin, body.representative_iin,
+                rt, body.power_of_attorney_number, receipt.applicant_iin_bin, body.representative_iin,
                 receipt.service_code))
         except ApiError as exc:
             if exc.code in POA_CODES:  # the same refusal, at the hand-out's box
