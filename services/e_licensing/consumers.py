@@ -33,7 +33,6 @@ import time
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import regulations
@@ -49,6 +48,7 @@ from shared.regulations.con import con as con_desk
 from shared.topics import SystemId
 from shared.topics import MessageType, ServiceId
 
+from . import repository
 from .models import Application, Permit, PermitEvent
 
 log = structlog.get_logger("e_licensing")
@@ -79,7 +79,7 @@ async def existing_permit(s: AsyncSession, doc: dict) -> Permit | None:
     number = (doc.get("form") or {}).get("licence_number")
     if not isinstance(number, str) or not number:
         return None
-    p = await s.get(Permit, number)
+    p = await repository.permit(s, number)
     if p is None or p.holder_iin_bin != doc["iin_bin"]:
         return None
     if (p.service_code or p.document.get("service_code")) != doc["service_code"]:
@@ -188,7 +188,7 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
         payment, refusal = applicant.payment, applicant.payment_refusal
         if payment is None:
             refusal = "PAYMENT_NOT_FOUND"
-        elif await s.scalar(select(Application.id).where(Application.payment_id == payment["payment_id"])):
+        elif await repository.payment_used(s, payment["payment_id"]):
             payment, refusal = None, "PAYMENT_NOT_FOUND"
     if refusal is None and is_amendment(doc.get("subtype")) and await existing_permit(s, doc) is None:
         refusal = "LICENCE_NOT_FOUND"
@@ -229,7 +229,7 @@ async def register(s: AsyncSession, rt, data: dict, applicant: ApplicantSignatur
 
 async def on_provider_message(s: AsyncSession, rt, message_type: str, data: dict, provider) -> None:
     """``provider``: the result's provider whose signing right ``check_result`` established."""
-    app = await s.scalar(select(Application).where(Application.request_id == data["request_id"]))
+    app = await repository.application_of_request(s, data["request_id"])
     if app is None:
         raise ApiError("NOT_FOUND", detail=f"application for request {data['request_id']}")
     forward = {k: data[k] for k in ("status", "step", "step_kk", "actor", "note", "note_kk", "at", "notice") if k in data}
@@ -266,7 +266,7 @@ async def record_permit(s: AsyncSession, app: Application, number: str, kind: st
     """Issue: a new permit. Re-issue / duplicate of an existing permit: its current document and
     signature are replaced, the history keeps every version."""
     now = utcnow()
-    permit = await s.get(Permit, number)
+    permit = await repository.permit(s, number)
     if permit is not None and is_amendment(app.subtype):
         event = "duplicated" if app.subtype == "duplicate" else "reissued"
         permit.document, permit.signature, permit.updated_at = result["document"], result["signature"], now

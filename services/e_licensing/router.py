@@ -10,6 +10,7 @@ from shared.errors import ApiError
 from shared.numbers import is_well_formed
 from shared.pki.cms import SignatureError
 
+from . import repository
 from .models import Permit
 
 router = APIRouter(route_class=JCSRoute, prefix="/api/v1", tags=["registry"])
@@ -45,7 +46,7 @@ async def permit(request: Request, number: str = Path(max_length=64)) -> dict:
     if not is_well_formed(number):
         raise ApiError("NOT_FOUND")
     async with rt.db.read() as s:
-        p = await s.get(Permit, number)
+        p = await repository.permit(s, number)
     if p is None:
         raise ApiError("NOT_FOUND")
     doc = p.document

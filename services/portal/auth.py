@@ -21,6 +21,7 @@ from shared.iin import validate_iin_or_bin
 from shared.pki.cms import SignatureError
 from shared.app import SIGNATURE_CODES, JCSRoute, error_responses
 
+from . import repository
 from .deps import session
 from .models import AuthChallenge, User
 
@@ -57,7 +58,7 @@ async def register(body: RegisterIn, request: Request) -> RegisterOut:
     await request.app.state.registrations.hit(client_address(request))
     password_hash = await asyncio.to_thread(hash_password, body.password)  # argon2: off the event loop
     async with request.app.state.rt.db.session() as s:
-        if await s.get(User, body.iin_bin) is not None:
+        if await repository.user(s, body.iin_bin) is not None:
             raise ApiError("ALREADY_REGISTERED")
         s.add(User(iin_bin=body.iin_bin, kind=kind, password_hash=password_hash,
                    full_name=body.full_name, email=body.email, phone=body.phone))
@@ -71,7 +72,7 @@ async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -
     the same time whether or not the account exists; after repeated failures the account (or the
     client address) is locked for a while: 429 AUTH_LOCKED with Retry-After."""
     async with request.app.state.rt.db.read() as s:
-        user = await s.get(User, form.username[:64])
+        user = await repository.user(s, form.username[:64])
     if not await request.app.state.login.check(form.username[:64], client_address(request),
                                                user.password_hash if user else None, form.password):
         raise ApiError("AUTH_FAILED")
@@ -110,7 +111,7 @@ async def token_ecp(body: EcpLoginIn, request: Request) -> TokenOut:
     signature is checked before the challenge is spent, outside any transaction."""
     db = request.app.state.rt.db
     async with db.read() as s:
-        c = await s.get(AuthChallenge, body.challenge_id)
+        c = await repository.challenge(s, body.challenge_id)
     if c is None or c.used_at is not None or c.expires_at < utcnow():
         raise ApiError("AUTH_FAILED", detail="unknown, used or expired challenge")
     try:
@@ -120,11 +121,11 @@ async def token_ecp(body: EcpLoginIn, request: Request) -> TokenOut:
         raise ApiError(exc.code, step="process 2", detail=exc.detail)
     holder = report.signer.bin or report.signer.iin
     async with db.session() as s:
-        c = await s.get(AuthChallenge, body.challenge_id)
+        c = await repository.challenge(s, body.challenge_id)
         if c.used_at is not None:  # spent by a concurrent login meanwhile
             raise ApiError("AUTH_FAILED", detail="unknown, used or expired challenge")
         c.used_at = utcnow()
-        user = await s.get(User, holder) if holder else None
+        user = await repository.user(s, holder) if holder else None
     if user is None:
         raise ApiError("AUTH_FAILED", detail="no registered account for the certificate's IIN/BIN")
     return TokenOut(**request.app.state.tokens.issue(user.iin_bin, kind=user.kind, by="ecp"))

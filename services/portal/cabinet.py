@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request as HttpRequest
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import paper
@@ -19,9 +18,9 @@ from shared.errors import ApiError
 from shared.app import SIGNATURE_CODES, JCSRoute, error_responses
 from shared.payloads import SignedResult
 
-from . import catalogue, submission
+from . import catalogue, repository, submission
 from .deps import current_user, read_session, session
-from .models import Notification, Request, User
+from .models import Request, User
 
 router = APIRouter(route_class=JCSRoute, prefix="/api/v1", tags=["requests"])
 
@@ -156,7 +155,7 @@ def _view(r: Request, *, full: bool) -> dict:
 
 
 async def _own(s: AsyncSession, request_id: str, user: User) -> Request:
-    r = await s.get(Request, request_id)
+    r = await repository.request(s, request_id)
     if r is None or r.iin_bin != user.iin_bin:  # another applicant's request does not exist for you
         raise ApiError("NOT_FOUND")
     return r
@@ -165,8 +164,7 @@ async def _own(s: AsyncSession, request_id: str, user: User) -> Request:
 @router.get("/requests", response_model=list[RequestView], summary="The applicant's requests, newest first",
             responses=error_responses("AUTH_REQUIRED"))
 async def list_requests(user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
-    rows = await s.scalars(select(Request).where(Request.iin_bin == user.iin_bin).order_by(Request.created_at.desc()))
-    return [_view(r, full=False) for r in rows]
+    return [_view(r, full=False) for r in await repository.requests_of(s, user.iin_bin)]
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetail, summary="One request with its timeline",
@@ -206,7 +204,6 @@ async def get_result_pdf(request_id: str, user: User = Depends(current_user),
 @router.get("/notifications", response_model=list[NotificationOut], summary="The applicant's notifications (the last 200)",
             responses=error_responses("AUTH_REQUIRED"))
 async def notifications(user: User = Depends(current_user), s: AsyncSession = Depends(read_session, scope="function")) -> list[dict]:
-    rows = await s.scalars(select(Notification).where(Notification.iin_bin == user.iin_bin)
-                           .order_by(Notification.id.desc()).limit(200))
+    rows = await repository.notifications_of(s, user.iin_bin)
     return [{"id": n.id, "request_id": n.request_id, "text_ru": n.text_ru, "text_kk": n.text_kk,
              "created_at": n.created_at.isoformat(), "document": n.document} for n in rows]

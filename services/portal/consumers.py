@@ -24,7 +24,7 @@ from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.topics import ServiceId
 
-from . import catalogue
+from . import catalogue, repository
 from .models import Notification, Request, RequestEvent
 
 log = structlog.get_logger("portal")
@@ -68,7 +68,7 @@ def handlers(trust) -> dict[str, Handler]:
 
     async def apply(s: AsyncSession, msg: Delivered) -> None:
         data: StatusUpdate = msg.data
-        req = await s.get(Request, data.request_id)
+        req = await repository.request(s, data.request_id)
         if req is None:
             raise ApiError("NOT_FOUND", detail=f"request {data.request_id}")
         status = data.status or req.status

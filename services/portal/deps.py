@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.errors import ApiError
 from shared.throttle import Throttle
 
+from . import repository
 from .models import User
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -37,7 +38,7 @@ async def current_user(request: Request, token: str | None = Depends(oauth2)) ->
     if not claims:
         raise ApiError("AUTH_REQUIRED")
     async with request.app.state.rt.db.read() as s:
-        user = await s.get(User, claims["sub"])
+        user = await repository.user(s, claims["sub"])
     if user is None:
         raise ApiError("AUTH_REQUIRED")
     return user

@@ -5,11 +5,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import hash_password
 
+from . import repository
 from .models import User
 
 
 async def seed(s: AsyncSession, applicants: list[dict]) -> None:
     for a in applicants:
-        if await s.get(User, a["username"]) is None:
+        if await repository.user(s, a["username"]) is None:
             s.add(User(iin_bin=a["username"], kind=a["kind"], password_hash=hash_password(a["password"]),
                        full_name=a["full_name"]))

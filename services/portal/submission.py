@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 import jsonschema
 import structlog
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.envelope import canonical
@@ -35,8 +34,8 @@ from shared.pki.cms import SignatureError, VerifyReport
 from shared.signing import TrustStore
 from shared.topics import MessageType, ServiceId
 
-from . import catalogue
-from .models import Attachment, Request, RequestEvent, User
+from . import catalogue, repository
+from .models import Request, RequestEvent, User
 
 log = structlog.get_logger("portal")
 
@@ -118,7 +117,7 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
     if doc.iin_bin != user.iin_bin:
         raise ApiError("IIN_BIN_NOT_OWNER", step=steps["ecp"])
     # a replay is a replay, whatever else it fails: checked before the form and the payment
-    if await s.scalar(select(Request.request_id).where(Request.nonce == doc.nonce)) is not None:
+    if await repository.nonce_used(s, doc.nonce):
         raise ApiError("DUPLICATE_REQUEST")
     if doc.created_at < now - max_age or doc.created_at > now + CLOCK_SKEW:
         raise ApiError("DOCUMENT_STALE", detail=f"created_at {doc.created_at.isoformat()}")
@@ -133,7 +132,7 @@ async def submit(s: AsyncSession, *, user: User, checked: Checked, outbox, now: 
     if len({ref.attachment_id for ref in doc.attachments}) != len(doc.attachments):
         raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"], detail="the same attachment is listed twice")
     for ref in doc.attachments:
-        a = await s.get(Attachment, ref.attachment_id)
+        a = await repository.attachment(s, ref.attachment_id)
         if a is None or a.owner != user.iin_bin or a.sha256 != ref.sha256:
             raise ApiError("DOCUMENTS_INCOMPLETE", step=steps["form"], detail=f"attachment {ref.attachment_id}")
         attached.append((ref, a))
