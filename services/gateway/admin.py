@@ -14,15 +14,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
 
 from shared.auth import hash_password
 from shared.errors import ApiError
 from shared.messaging.broker import ensure_topics
 from shared.app import JCSRoute, client_address, error_responses
 
-from . import service
-from .models import Acl, Message, Route, Service, System
+from . import repository, service
+from .models import Acl, Route, Service, System
 from .seed import cert_sha256
 
 bearer = HTTPBearer(auto_error=False)
@@ -103,12 +102,12 @@ async def registry(request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
         return {
             "systems": [{"system_id": x.system_id, "title": x.title, "cert_sha256": x.cert_sha256}
-                        for x in await s.scalars(select(System))],
+                        for x in await repository.systems(s)],
             "services": [{"service_id": x.service_id, "title": x.title, "recipient_id": x.recipient_id,
-                          "channel": x.channel, "enabled": x.enabled} for x in await s.scalars(select(Service))],
+                          "channel": x.channel, "enabled": x.enabled} for x in await repository.services(s)],
             "routes": [{"service_id": x.service_id, "route_id": x.route_id, "recipient_id": x.recipient_id}
-                       for x in await s.scalars(select(Route))],
-            "acl": [{"sender_id": x.sender_id, "service_id": x.service_id} for x in await s.scalars(select(Acl))],
+                       for x in await repository.routes(s)],
+            "acl": [{"sender_id": x.sender_id, "service_id": x.service_id} for x in await repository.acl(s)],
         }
 
 
@@ -122,7 +121,7 @@ async def put_system(system_id: Id, body: SystemIn, request: Request) -> dict:
         raise ApiError("VALIDATION_ERROR", detail="cert_pem is not a PEM certificate")
     password_hash = await asyncio.to_thread(hash_password, body.password)  # argon2: off the event loop
     async with request.app.state.gw.db.session() as s:
-        row = await s.get(System, system_id) or System(system_id=system_id)
+        row = await repository.system(s, system_id) or System(system_id=system_id)
         row.title, row.password_hash = body.title, password_hash
         row.cert_pem, row.cert_sha256 = body.cert_pem, cert_sha256(cert)
         s.add(row)
@@ -135,9 +134,9 @@ async def put_system(system_id: Id, body: SystemIn, request: Request) -> dict:
             responses=error_responses(*ADMIN, "SENDER_UNKNOWN", "VALIDATION_ERROR"))
 async def put_service(service_id: Id, body: ServiceIn, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
-        if body.recipient_id and await s.get(System, body.recipient_id) is None:
+        if body.recipient_id and await repository.system(s, body.recipient_id) is None:
             raise ApiError("SENDER_UNKNOWN", detail=f"recipient {body.recipient_id}")
-        row = await s.get(Service, service_id) or Service(service_id=service_id)
+        row = await repository.service(s, service_id) or Service(service_id=service_id)
         row.title, row.recipient_id, row.channel, row.enabled = body.title, body.recipient_id, body.channel, body.enabled
         s.add(row)
     request.app.state.gw.directory.invalidate()
@@ -149,9 +148,9 @@ async def put_service(service_id: Id, body: ServiceIn, request: Request) -> dict
             responses=error_responses(*ADMIN, "NOT_FOUND", "VALIDATION_ERROR"))
 async def put_route(service_id: Id, route_id: Id, body: RouteIn, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
-        if await s.get(Service, service_id) is None or await s.get(System, body.recipient_id) is None:
+        if await repository.service(s, service_id) is None or await repository.system(s, body.recipient_id) is None:
             raise ApiError("NOT_FOUND")
-        row = await s.get(Route, (service_id, route_id)) or Route(service_id=service_id, route_id=route_id)
+        row = await repository.route(s, service_id, route_id) or Route(service_id=service_id, route_id=route_id)
         row.recipient_id = body.recipient_id
         s.add(row)
     request.app.state.gw.directory.invalidate()
@@ -162,9 +161,9 @@ async def put_route(service_id: Id, route_id: Id, body: RouteIn, request: Reques
             responses=error_responses(*ADMIN, "NOT_FOUND", "VALIDATION_ERROR"))
 async def allow(sender_id: Id, service_id: Id, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
-        if await s.get(System, sender_id) is None or await s.get(Service, service_id) is None:
+        if await repository.system(s, sender_id) is None or await repository.service(s, service_id) is None:
             raise ApiError("NOT_FOUND")
-        if await s.get(Acl, (sender_id, service_id)) is None:
+        if await repository.allowed(s, sender_id, service_id) is None:
             s.add(Acl(sender_id=sender_id, service_id=service_id))
     request.app.state.gw.directory.invalidate()
     return {"sender_id": sender_id, "service_id": service_id, "allowed": True}
@@ -174,7 +173,7 @@ async def allow(sender_id: Id, service_id: Id, request: Request) -> dict:
                response_model=AclOut, responses=error_responses(*ADMIN, "VALIDATION_ERROR"))
 async def deny(sender_id: Id, service_id: Id, request: Request) -> dict:
     async with request.app.state.gw.db.session() as s:
-        await s.execute(delete(Acl).where(Acl.sender_id == sender_id, Acl.service_id == service_id))
+        await repository.disallow(s, sender_id, service_id)
     request.app.state.gw.directory.invalidate()
     return {"sender_id": sender_id, "service_id": service_id, "allowed": False}
 
@@ -218,13 +217,10 @@ async def resend_dead_letters(body: ResendIn, request: Request) -> dict:
 async def operations(request: Request, limit: int = Query(100, ge=1, le=1000),
                      sender_id: str | None = Query(None, max_length=64)) -> list[dict]:
     """Times in and out, sender, recipient, service, size, attempts and outcome of each message."""
-    q = select(Message).order_by(Message.received_at.desc()).limit(limit)
-    if sender_id:
-        q = q.where(Message.sender_id == sender_id)
-    async with request.app.state.gw.db.session() as s:
+    async with request.app.state.gw.db.read() as s:
         return [{"message_id": m.message_id, "correlation_id": m.correlation_id, "sender_id": m.sender_id,
                  "recipient_id": m.recipient_id, "service_id": m.service_id, "message_type": m.message_type,
                  "size": m.size, "received_at": m.received_at.isoformat(),
                  "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None,
                  "attempts": m.attempts, "state": m.state, "status_message": m.status_message,
-                 "error": m.error} for m in await s.scalars(q)]
+                 "error": m.error} for m in await repository.recent(s, limit, sender_id)]

@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import UnknownError
-from sqlalchemy import or_, select
 
 from shared import envelope, telemetry
 from shared.db import Database, utcnow
@@ -36,7 +35,8 @@ from shared.messaging.broker import ensure_topics
 from shared.messaging.retry import Backoff
 from shared.topics import DEAD_LETTER_TOPIC, Header, MessageState, deliver_topic
 
-from .models import Message, System
+from . import repository
+from .models import Message
 
 log = structlog.get_logger("delivery")
 STORAGE_CONFLICT_RETRIES = 500
@@ -135,7 +135,7 @@ class DeliveryRelay:
 
     async def _recipients(self) -> list[str]:
         async with self.db.session() as s:
-            return list(await s.scalars(select(System.system_id)))
+            return [x.system_id for x in await repository.systems(s)]
 
     async def deliver_due(self) -> None:
         """Produce again what is due and not confirmed (oldest first, 200 at a time), put off what
@@ -144,15 +144,7 @@ class DeliveryRelay:
         while True:
             now = utcnow()
             async with self.db.read() as s:
-                rows = (
-                    await s.scalars(
-                        select(Message)
-                        .where(Message.state == MessageState.ON_DELIVERY)
-                        .where(or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
-                        .order_by(Message.received_at)
-                        .limit(200)
-                    )
-                ).all()
+                rows = await repository.due(s, now)
             if not rows:
                 return
             produced, held, stopped = [], [], []
@@ -170,9 +162,8 @@ class DeliveryRelay:
     async def _record_pass(self, produced: list[Message], held: list[Message], stopped: list[Message]) -> None:
         now = utcnow()
         async with self.db.session() as s:
-            rows = {r.message_id: r for r in await s.scalars(select(Message).where(
-                Message.message_id.in_([m.message_id for m in produced + held + stopped]),
-                Message.state == MessageState.ON_DELIVERY))}
+            rows = await repository.messages(s, [m.message_id for m in produced + held + stopped],
+                                             state=MessageState.ON_DELIVERY)
             for m in stopped:
                 if (row := rows.get(m.message_id)) is not None:
                     row.state = MessageState.DELIVERY_STOPPED
@@ -192,7 +183,7 @@ class DeliveryRelay:
     async def dead_letters(self) -> None:
         """Produce to the dead-letter topic what was stopped or refused, with the reason."""
         async with self.db.read() as s:
-            rows = (await s.scalars(select(Message).where(Message.dead_letter_pending.is_(True)).limit(200))).all()
+            rows = await repository.dead_letters_pending(s)
         for m in rows:
             reason = m.status_message or ""
             if m.error:
@@ -209,7 +200,7 @@ class DeliveryRelay:
             )
             telemetry.DEAD_LETTERS.labels(m.recipient_id).inc()
             async with self.db.session() as s:
-                (await s.get(Message, m.message_id)).dead_letter_pending = False
+                (await repository.message(s, m.message_id)).dead_letter_pending = False
 
     async def _send(self, topic: str, value: bytes, *, key: bytes, headers: list) -> None:
         """Produce one record. The embedded Tansu, when a topic was created twice at once after a

@@ -8,11 +8,10 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 
 from shared.db import Database
 
-from .models import Acl, Route, Service, System
+from . import repository
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,9 @@ class Directory:
     async def _load(self) -> Snapshot:
         async with self.db.read() as s:
             systems = {x.system_id: SystemEntry(x.system_id, x.password_hash, x.cert_sha256)
-                       for x in await s.scalars(select(System))}
+                       for x in await repository.systems(s)}
             services = {x.service_id: ServiceEntry(x.service_id, x.recipient_id, x.channel, x.enabled)
-                        for x in await s.scalars(select(Service))}
-            routes = {(x.service_id, x.route_id): x.recipient_id for x in await s.scalars(select(Route))}
-            acl = frozenset((x.sender_id, x.service_id) for x in await s.scalars(select(Acl)))
+                        for x in await repository.services(s)}
+            routes = {(x.service_id, x.route_id): x.recipient_id for x in await repository.routes(s)}
+            acl = frozenset((x.sender_id, x.service_id) for x in await repository.acl(s))
         return Snapshot(systems, services, routes, acl)

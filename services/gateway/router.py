@@ -10,13 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from sqlalchemy import select
 
 from shared import envelope
 from shared.app import JCSRoute, client_address, error_responses
 from shared.errors import ApiError
 
-from . import service
+from . import repository, service
 from .models import Message
 from .schemas import (
     BatchResult,
@@ -235,7 +234,7 @@ async def _await_reply(gw, message_id: str, waiter: asyncio.Future, limit: float
             return await asyncio.wait_for(asyncio.shield(waiter), min(remaining, gw.settings.gateway_sync_poll_seconds))
         except asyncio.TimeoutError:
             async with gw.db.read() as s:
-                reply = await s.scalar(select(Message.reply).where(Message.message_id == message_id))
+                reply = await repository.reply_of(s, message_id)
             if reply is not None:
                 return reply
     return None

@@ -16,6 +16,7 @@ from shared import regulations
 from shared.auth import hash_password
 from shared.topics import ServiceId, SystemId
 
+from . import repository
 from .models import Acl, Route, Service, System
 
 SYSTEMS = {
@@ -80,7 +81,7 @@ async def seed(session: AsyncSession, credentials: dict[str, tuple[str, bytes]])
     """Insert what is missing; ``credentials`` maps system id → (password, certificate PEM)."""
     for system_id, title in SYSTEMS.items():
         password, cert_pem = credentials[system_id]
-        row = await session.get(System, system_id)
+        row = await repository.system(session, system_id)
         if row is None:
             row = System(system_id=system_id, title=title)
             session.add(row)
@@ -89,13 +90,13 @@ async def seed(session: AsyncSession, credentials: dict[str, tuple[str, bytes]])
         row.cert_sha256 = cert_sha256(x509.load_pem_x509_certificate(cert_pem))
     await session.flush()
     for service_id, (title, recipient) in SERVICES.items():
-        if await session.get(Service, service_id) is None:
+        if await repository.service(session, service_id) is None:
             channel = "sync" if service_id in ServiceId.SYNC else "async"
             session.add(Service(service_id=service_id, title=title, recipient_id=recipient, channel=channel, enabled=True))
     await session.flush()
     for route_id, recipient in routes().items():
-        if await session.get(Route, (ServiceId.ARM_PROCESS, route_id)) is None:
+        if await repository.route(session, ServiceId.ARM_PROCESS, route_id) is None:
             session.add(Route(service_id=ServiceId.ARM_PROCESS, route_id=route_id, recipient_id=recipient))
     for sender, service in ACL:
-        if await session.get(Acl, (sender, service)) is None:
+        if await repository.allowed(session, sender, service) is None:
             session.add(Acl(sender_id=sender, service_id=service))

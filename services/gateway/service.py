@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opentelemetry.trace import SpanKind
@@ -26,7 +25,7 @@ from shared.signing import Signer, TrustStore
 from shared.throttle import LoginGuard, verify_nobody
 from shared.topics import MessageState, SystemId
 
-from . import message_log
+from . import message_log, repository
 from .directory import Directory, ServiceEntry, Snapshot, SystemEntry
 from .models import Message
 from .seed import cert_sha256
@@ -122,7 +121,7 @@ async def accept(session: AsyncSession, offers: list[Offer], *, signer: Signer, 
     nothing). The same messageId sent again by its sender is its first acceptance (``new`` False);
     a messageId another sender used is refused (ENVELOPE_INVALID) for that offer alone."""
     ids = [o.env["messageInfo"].get("messageId") or envelope.new_id() for o in offers]
-    known = {m.message_id: m for m in await session.scalars(select(Message).where(Message.message_id.in_(ids)))}
+    known = await repository.messages(session, ids)
     out, fresh = [], []
     for offer, message_id in zip(offers, ids):
         existing = known.get(message_id)
@@ -180,7 +179,7 @@ async def notify_delivery(session: AsyncSession, system: SystemEntry, message_id
     NOT_DELIVERED with ``resendMessage`` means the recipient could not apply it *now* (an outage on
     its side): it stays ON_DELIVERY and is redelivered later with backoff; NOT_DELIVERED without
     it is the recipient's final refusal, and the message goes to the dead-letter topic."""
-    message = await session.get(Message, message_id)
+    message = await repository.message(session, message_id)
     if message is None or message.recipient_id != system.system_id:
         raise ApiError("MESSAGE_NOT_FOUND", detail=message_id)
     _apply_note(message, note, backoff)
@@ -192,8 +191,7 @@ async def notify_many(session: AsyncSession, system: SystemEntry, notes: list, *
     """Many notifications in one transaction and one query: per messageId, "confirmed" or the code
     of why not; the messages found are appended to ``confirmed`` when given."""
     ids = [n.messageId for n in notes]
-    found = {m.message_id: m for m in await session.scalars(
-        select(Message).where(Message.message_id.in_(ids), Message.recipient_id == system.system_id))}
+    found = await repository.messages(session, ids, recipient_id=system.system_id)
     results = {}
     for note in notes:
         message = found.get(note.messageId)
@@ -229,7 +227,7 @@ def _apply_note(message: Message, note, backoff: Backoff) -> None:
 
 async def message_status(session: AsyncSession, system: SystemEntry, message_id: str) -> dict:
     """getMessageStatus, for the sender or the recipient of the message."""
-    m = await session.get(Message, message_id)
+    m = await repository.message(session, message_id)
     if m is None or system.system_id not in (m.sender_id, m.recipient_id):
         raise ApiError("MESSAGE_NOT_FOUND", detail=message_id)
     when = m.delivered_at or m.last_attempt_at or m.received_at
@@ -246,11 +244,8 @@ async def message_status(session: AsyncSession, system: SystemEntry, message_id:
 async def pull(session: AsyncSession, system: SystemEntry, service_id: str | None, amount: int) -> list[dict]:
     """getMessages: the caller's messages still ON_DELIVERY (for systems that do not consume
     Kafka); each is confirmed with sendDeliveryNotification as usual."""
-    q = select(Message).where(Message.recipient_id == system.system_id, Message.state == MessageState.ON_DELIVERY)
-    if service_id:
-        q = q.where(Message.service_id == service_id)
-    rows = await session.scalars(q.order_by(Message.received_at).limit(max(1, min(amount, 100))))
-    return [m.envelope for m in rows]
+    return [m.envelope for m in await repository.waiting_for(session, system.system_id, service_id,
+                                                             max(1, min(amount, 100)))]
 
 
 def sync_reply_bytes(message_id: str, reply: dict) -> bytes:
@@ -261,7 +256,7 @@ def sync_reply_bytes(message_id: str, reply: dict) -> bytes:
 
 async def sync_reply(session: AsyncSession, system: SystemEntry, message_id: str, reply: dict) -> Message:
     """The recipient answers a sync call (its signature already checked by the router)."""
-    m = await session.get(Message, message_id)
+    m = await repository.message(session, message_id)
     if m is None or m.recipient_id != system.system_id or m.state != MessageState.ON_DELIVERY:
         raise ApiError("MESSAGE_NOT_FOUND", detail=message_id)
     m.state = MessageState.DELIVERED
@@ -273,7 +268,7 @@ async def sync_reply(session: AsyncSession, system: SystemEntry, message_id: str
 
 
 async def stop_sync(session: AsyncSession, message_id: str) -> None:
-    m = await session.get(Message, message_id)
+    m = await repository.message(session, message_id)
     if m is not None and m.state == MessageState.ON_DELIVERY:
         m.state = MessageState.DELIVERY_STOPPED
         m.status_message = "sync call timed out: no reply within the limit"
@@ -281,13 +276,9 @@ async def stop_sync(session: AsyncSession, message_id: str) -> None:
 
 # --- operations: dead letters, and sending them again ---------------------------------------------
 
-DEAD = (MessageState.DELIVERY_STOPPED, MessageState.NOT_DELIVERED)
-
-
 async def dead_letters(session: AsyncSession, limit: int = 100) -> list[dict]:
     """Messages stopped (never confirmed in time) or refused by their recipient, newest first."""
-    rows = await session.scalars(select(Message).where(Message.state.in_(DEAD))
-                                 .order_by(Message.received_at.desc()).limit(limit))
+    rows = await repository.dead_letters(session, limit=limit)
     return [{"message_id": m.message_id, "correlation_id": m.correlation_id, "service_id": m.service_id,
              "sender_id": m.sender_id, "recipient_id": m.recipient_id, "state": m.state,
              "received_at": m.received_at.isoformat(), "attempts": m.attempts,
@@ -296,11 +287,8 @@ async def dead_letters(session: AsyncSession, limit: int = 100) -> list[dict]:
 
 async def resend(session: AsyncSession, message_ids: list[str] | None, *, deliver_for: timedelta) -> int:
     """Put dead letters (all, or those named) back ON_DELIVERY, due now, with a new deadline."""
-    q = select(Message).where(Message.state.in_(DEAD))
-    if message_ids:
-        q = q.where(Message.message_id.in_(message_ids))
     now, count = utcnow(), 0
-    for m in await session.scalars(q):
+    for m in await repository.dead_letters(session, message_ids):
         m.state, m.status_message, m.error = MessageState.ON_DELIVERY, "resent by the operator", None
         m.attempts, m.next_attempt_at, m.deliver_until, m.dead_letter_pending = 0, now, now + deliver_for, False
         count += 1
