@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import regulations
@@ -19,6 +18,7 @@ from shared.pki.certinfo import has_signing_right
 from shared.pki.cms import SignatureError
 from shared.topics import ServiceId
 
+from . import repository
 from .models import Receipt, ReceiptEvent
 
 log = structlog.get_logger("con")
@@ -40,7 +40,7 @@ def handlers(trust) -> dict[str, Handler]:
 
     async def apply(s: AsyncSession, msg: Delivered) -> None:
         data: StatusUpdate = msg.data
-        receipt = await s.scalar(select(Receipt).where(Receipt.request_id == data.request_id))
+        receipt = await repository.receipt_of_request(s, data.request_id)
         pickup = (data.model_extra or {}).get("pickup")
         if receipt is None and pickup:
             receipt = _pickup(s, data.request_id, pickup)

@@ -11,7 +11,6 @@ from typing import AsyncIterator
 from fastapi import APIRouter, Depends, Request, UploadFile
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import paper
@@ -23,8 +22,8 @@ from shared.pki.cms import SignatureError
 from shared.regulations.con import con
 from shared.topics import ServiceId
 
-from . import service
-from .models import Attachment, Lookup, Operator, Receipt, ReceiptEvent
+from . import repository, service
+from .models import Attachment, Operator, Receipt
 from .schemas import (AttachmentOut, DraftIn, HandoutIn, LookupIn, LookupOut, PaymentIn, PaymentOut, SubmitIn,
                       TicketOut)
 from .settings import ConSettings
@@ -49,7 +48,7 @@ async def current_operator(request: Request, token: str | None = Depends(oauth2)
     if not claims:
         raise ApiError("AUTH_REQUIRED")
     async with request.app.state.rt.db.read() as s:
-        op = await s.get(Operator, claims["sub"])
+        op = await repository.operator(s, claims["sub"])
     if op is None:
         raise ApiError("AUTH_REQUIRED")
     return op
@@ -59,7 +58,7 @@ async def current_operator(request: Request, token: str | None = Depends(oauth2)
              responses=error_responses("AUTH_FAILED", "AUTH_LOCKED", "VALIDATION_ERROR"))
 async def token(request: Request, form: OAuth2PasswordRequestForm = Depends()) -> dict:
     async with request.app.state.rt.db.read() as s:
-        op = await s.get(Operator, form.username[:64])
+        op = await repository.operator(s, form.username[:64])
     if not await request.app.state.login.check(form.username[:64], client_address(request),
                                                op.password_hash if op else None, form.password):
         raise ApiError("AUTH_FAILED", step="process 1")
@@ -134,7 +133,7 @@ async def lookup(body: LookupIn, request: Request, op: Operator = Depends(curren
              responses=error_responses("CON_LOOKUP_NOT_FOUND", "AUTH_REQUIRED", "UNAVAILABLE", "SYNC_TIMEOUT"))
 async def pay(body: PaymentIn, request: Request, op: Operator = Depends(current_operator)) -> PaymentOut:
     async with request.app.state.rt.db.read() as s:
-        lk = await s.get(Lookup, body.lookup_id)
+        lk = await repository.lookup(s, body.lookup_id)
     if lk is None:
         raise ApiError("CON_LOOKUP_NOT_FOUND")
     answer = await request.app.state.rt.sync.call(ServiceId.PSHEP_PAY, {
@@ -201,8 +200,7 @@ async def submit(body: SubmitIn, request: Request, op: Operator = Depends(curren
 
 
 async def _receipt_view(s: AsyncSession, r: Receipt) -> dict:
-    events = (await s.scalars(select(ReceiptEvent).where(ReceiptEvent.receipt_id == r.id)
-                              .order_by(ReceiptEvent.at, ReceiptEvent.id))).all()
+    events = await repository.events_of(s, r.id)
     return {"number": r.number, "kind": r.kind, "status": r.status, "request_id": r.request_id,
             "application_number": r.application_number, "refusal_code": r.refusal_code, "receipt": r.body,
             "result": r.result, "result_rejected": r.result_rejected,
@@ -215,7 +213,7 @@ async def _receipt_view(s: AsyncSession, r: Receipt) -> dict:
             responses=error_responses("RECEIPT_NOT_FOUND", "AUTH_REQUIRED"))
 async def get_receipt(number: str, request: Request, op: Operator = Depends(current_operator)) -> dict:
     async with request.app.state.rt.db.read() as s:
-        r = await s.scalar(select(Receipt).where(Receipt.number == number[:32]))
+        r = await repository.receipt(s, number[:32])
         if r is None:
             raise ApiError("RECEIPT_NOT_FOUND")
         return await _receipt_view(s, r)
@@ -229,7 +227,7 @@ async def result_pdf(number: str, request: Request, op: Operator = Depends(curre
     """The provider's signed result as the paper document the ЦОН hands out (S1, S2: seeds 000, 001,
     003 п. 3): number, holder, provider, details, and a QR code with the number and where to check it."""
     async with request.app.state.rt.db.read() as s:
-        r = await s.scalar(select(Receipt).where(Receipt.number == number[:32]))
+        r = await repository.receipt(s, number[:32])
     if r is None:
         raise ApiError("RECEIPT_NOT_FOUND")
     if not r.result or r.result_rejected:
@@ -250,7 +248,7 @@ async def handout(number: str, body: HandoutIn, request: Request, op: Operator =
     rt = request.app.state.rt
     queued_at = ticket_time(request, op, body.queue_ticket)
     async with rt.db.session() as s:
-        r = await s.scalar(select(Receipt).where(Receipt.number == number[:32]))
+        r = await repository.receipt(s, number[:32])
         if r is None:
             raise ApiError("RECEIPT_NOT_FOUND")
         await service.handout(s, rt, op, r, body, utcnow(), queued_at=queued_at)

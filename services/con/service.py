@@ -23,7 +23,6 @@ from functools import cache
 import jsonschema
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import regulations
@@ -33,7 +32,8 @@ from shared.iin import validate_iin, validate_iin_or_bin
 from shared.regulations.con import con
 from shared.topics import MessageType, ServiceId
 
-from .models import Attachment, Lookup, Operator, Receipt, ReceiptEvent
+from . import repository
+from .models import Lookup, Operator, Receipt, ReceiptEvent
 from .schemas import ConDocument, DraftIn, HandoutIn, LookupIn
 
 log = structlog.get_logger("con")
@@ -185,7 +185,7 @@ async def power_of_attorney(rt, number: str, principal: str, representative_iin:
 # --- process 5: the form, the operator's signature, the package ---------------------------------
 
 async def draft(s: AsyncSession, operator: Operator, body: DraftIn, now: datetime) -> dict:
-    lk = await s.get(Lookup, body.lookup_id)
+    lk = await repository.lookup(s, body.lookup_id)
     if lk is None:
         raise ApiError("CON_LOOKUP_NOT_FOUND")
     rep = lk.representative
@@ -292,7 +292,7 @@ async def submit(s: AsyncSession, rt, operator: Operator, document: dict, signat
     except ValidationError as exc:
         raise ApiError("FORM_INVALID", step="process 5", detail=str(exc.errors()[0].get("loc")))
     service, process = variant_of(doc.service_code, doc.region)
-    lk = await s.get(Lookup, doc.lookup_id)
+    lk = await repository.lookup(s, doc.lookup_id)
     if (lk is None or lk.iin_bin != doc.iin_bin or lk.service_code != doc.service_code or lk.region != doc.region
             or lk.created_at < now - lookup_max_age):
         raise ApiError("CON_LOOKUP_NOT_FOUND")
@@ -305,7 +305,7 @@ async def submit(s: AsyncSession, rt, operator: Operator, document: dict, signat
         raise ApiError("CON_LOOKUP_NOT_FOUND", detail="the representative differs from the one looked up")
     if doc.operator.get("iin") != operator.iin:
         raise ApiError("ECP_NOT_CON_OPERATOR", detail="the form names another operator")
-    if await s.scalar(select(Receipt.id).where(Receipt.nonce == doc.nonce)) is not None:
+    if await repository.nonce_used(s, doc.nonce):
         raise ApiError("DUPLICATE_REQUEST")
     if doc.created_at < now - max_age or doc.created_at > now + CLOCK_SKEW:
         raise ApiError("DOCUMENT_STALE", detail=f"created_at {doc.created_at.isoformat()}")
@@ -320,7 +320,7 @@ async def submit(s: AsyncSession, rt, operator: Operator, document: dict, signat
     titles = {d.code: d for d in service.documents}
     attached = []
     for ref in doc.attachments:
-        a = await s.get(Attachment, ref.attachment_id)
+        a = await repository.attachment(s, ref.attachment_id)
         if a is None or a.sha256 != ref.sha256:
             raise ApiError("DOCUMENTS_INCOMPLETE", step="process 5", detail=f"attachment {ref.attachment_id}")
         attached.append((ref, a))

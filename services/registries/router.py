@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared.app import JCSRoute, error_responses
 from shared.errors import ApiError
 
-from . import service
+from . import repository, service
 from .models import Organisation, Person, PowerOfAttorney
 from .schemas import (
     OrganisationIn,
@@ -87,7 +87,7 @@ async def put_power_of_attorney(number: Number, body: PowerOfAttorneyIn, request
              responses=error_responses("POWER_OF_ATTORNEY_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def revoke_power_of_attorney(number: Number, request: Request) -> dict:
     async with _db(request).session() as s:
-        row = await s.get(PowerOfAttorney, number)
+        row = await repository.power_of_attorney(s, number)
         if row is None:
             raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", detail=number)
         row.revoked = True
@@ -98,7 +98,7 @@ async def revoke_power_of_attorney(number: Number, request: Request) -> dict:
              responses=error_responses("POWER_OF_ATTORNEY_NOT_FOUND", "ADMIN_AUTH_FAILED", "VALIDATION_ERROR"))
 async def get_power_of_attorney(number: Number, request: Request) -> dict:
     async with _db(request).read() as s:
-        row = await s.get(PowerOfAttorney, number)
+        row = await repository.power_of_attorney(s, number)
         if row is None:
             raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", detail=number)
         return {"power_of_attorney": service.power_of_attorney_view(row)}

@@ -18,6 +18,7 @@ from shared.iin import validate_iin
 from shared.regulations import providers
 from shared.regulations.con import con
 
+from . import repository
 from .models import Organisation, Person, PowerOfAttorney
 
 DEMO_COMPANY_ADDRESS = "г. Алматы, Алмалинский район, ул. Толе би, д. 101, офис 12"
@@ -93,11 +94,11 @@ def demo_organisations(applicants: list[dict], operators: list[dict]) -> dict[st
 
 async def seed(s: AsyncSession, applicants: list[dict], operators: list[dict]) -> None:
     for iin, rec in demo_people(applicants, operators).items():
-        if await s.get(Person, iin) is None:
+        if await repository.person(s, iin) is None:
             s.add(Person(iin=iin, **rec))
     for bin_, rec in demo_organisations(applicants, operators).items():
-        if await s.get(Organisation, bin_) is None:
+        if await repository.organisation(s, bin_) is None:
             s.add(Organisation(bin=bin_, **rec))
     for rec in POWERS_OF_ATTORNEY:
-        if await s.get(PowerOfAttorney, rec["number"]) is None:
+        if await repository.power_of_attorney(s, rec["number"]) is None:
             s.add(PowerOfAttorney(**rec))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +15,7 @@ from shared.calendar import ALMATY
 from shared.db import utcnow
 from shared.errors import ApiError
 
+from . import repository
 from .models import Organisation, Payment, Person, PowerOfAttorney
 from .schemas import OrganisationQuery, PaymentIn, PaymentQuery, PersonQuery, PowerOfAttorneyQuery
 
@@ -56,14 +56,14 @@ def payment_view(p: Payment) -> dict:
 
 
 async def find_person(s: AsyncSession, q: PersonQuery) -> dict:
-    p = await s.get(Person, q.iin)
+    p = await repository.person(s, q.iin)
     if p is None:
         raise ApiError("PERSON_NOT_FOUND", detail=q.iin)
     return {"person": person_view(p)}
 
 
 async def find_organisation(s: AsyncSession, q: OrganisationQuery) -> dict:
-    o = await s.get(Organisation, q.bin)
+    o = await repository.organisation(s, q.bin)
     if o is None:
         raise ApiError("ORGANISATION_NOT_FOUND", detail=q.bin)
     return {"organisation": organisation_view(o)}
@@ -88,14 +88,8 @@ async def find_power_of_attorney(s: AsyncSession, q: PowerOfAttorneyQuery) -> di
     """A power of attorney that is in force on ``q.on`` (today) for ``q.service_code``: by number, or
     the principal's to the representative. REVOKED / EXPIRED / SCOPE when the only ones found are not."""
     on = q.on or today()
-    stmt = select(PowerOfAttorney)
-    if q.number is not None:
-        stmt = stmt.where(PowerOfAttorney.number == q.number)
-    if q.principal_iin_bin:
-        stmt = stmt.where(PowerOfAttorney.principal_iin_bin == q.principal_iin_bin)
-    if q.representative_iin:
-        stmt = stmt.where(PowerOfAttorney.representative_iin == q.representative_iin)
-    found = list(await s.scalars(stmt.order_by(PowerOfAttorney.valid_until.desc(), PowerOfAttorney.number)))
+    found = await repository.powers_of_attorney(s, number=q.number, principal_iin_bin=q.principal_iin_bin,
+                                                representative_iin=q.representative_iin)
     if not found:
         raise ApiError("POWER_OF_ATTORNEY_NOT_FOUND", detail=q.number or f"{q.principal_iin_bin} → {q.representative_iin}")
     verdicts = [(_verdict(p, q, on), p) for p in found]
@@ -109,15 +103,13 @@ async def find_power_of_attorney(s: AsyncSession, q: PowerOfAttorneyQuery) -> di
 
 async def find_payment(s: AsyncSession, q: PaymentQuery) -> dict:
     if q.payment_id is not None:
-        p = await s.get(Payment, q.payment_id)
+        p = await repository.payment(s, q.payment_id)
         if p is not None and q.payer_iin_bin and p.payer_iin_bin != q.payer_iin_bin:
             p = None
         if p is not None and q.service_code and p.service_code != q.service_code:
             p = None
     else:
-        p = await s.scalar(select(Payment).where(Payment.payer_iin_bin == q.payer_iin_bin,
-                                                 Payment.service_code == q.service_code)
-                           .order_by(Payment.paid_at.desc()).limit(1))
+        p = await repository.latest_payment(s, q.payer_iin_bin, q.service_code)
     if p is None or p.status != "PAID":
         raise ApiError("PAYMENT_NOT_FOUND", detail=q.payment_id or f"{q.payer_iin_bin} {q.service_code}")
     return {"payment": payment_view(p)}
@@ -127,7 +119,7 @@ async def record_payment(s: AsyncSession, body: PaymentIn, *, request_key: str |
     """The payment fact, once per ``request_key`` (the sync call's messageId): a redelivered call
     answers the payment recorded the first time."""
     key = request_key or str(uuid.uuid4())
-    existing = await s.scalar(select(Payment).where(Payment.request_key == key))
+    existing = await repository.payment_of_call(s, key)
     if existing is not None:
         return {"payment": payment_view(existing)}
     p = Payment(payment_id=str(uuid.uuid4()), payer_iin_bin=body.payer_iin_bin, service_code=body.service_code,
@@ -145,7 +137,7 @@ async def record_payment_once(db, body: PaymentIn, *, request_key: str, source: 
             return await record_payment(s, body, request_key=request_key, source=source)
     except IntegrityError:
         async with db.read() as s:
-            p = await s.scalar(select(Payment).where(Payment.request_key == request_key))
+            p = await repository.payment_of_call(s, request_key)
             return {"payment": payment_view(p)}
 
 
@@ -153,7 +145,7 @@ async def record_payment_once(db, body: PaymentIn, *, request_key: str, source: 
 
 
 async def put(s: AsyncSession, model, key: str, values: dict):
-    row = await s.get(model, key)
+    row = await repository.record(s, model, key)
     if row is None:
         row = model(**{model.__mapper__.primary_key[0].name: key}, **values)
         s.add(row)
@@ -166,7 +158,4 @@ async def put(s: AsyncSession, model, key: str, values: dict):
 
 
 async def powers_of(s: AsyncSession, iin_bin: str) -> list[dict]:
-    rows = await s.scalars(select(PowerOfAttorney).where(or_(PowerOfAttorney.principal_iin_bin == iin_bin,
-                                                             PowerOfAttorney.representative_iin == iin_bin))
-                           .order_by(PowerOfAttorney.number))
-    return [power_of_attorney_view(p) for p in rows]
+    return [power_of_attorney_view(p) for p in await repository.powers_of(s, iin_bin)]
