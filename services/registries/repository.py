@@ -3,7 +3,7 @@
 query (a power of attorney in force, a payment of this payer) is decided in ``service.py``."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Base, Organisation, Payment, Person, PowerOfAttorney
@@ -38,13 +38,6 @@ async def powers_of_attorney(s: AsyncSession, *, number: str | None = None, prin
     if representative_iin:
         q = q.where(PowerOfAttorney.representative_iin == representative_iin)
     return list(await s.scalars(q.order_by(PowerOfAttorney.valid_until.desc(), PowerOfAttorney.number)))
-
-
-async def powers_of(s: AsyncSession, iin_bin: str) -> list[PowerOfAttorney]:
-    """The powers of attorney given or received by this person or organisation, by number."""
-    return list(await s.scalars(select(PowerOfAttorney).where(or_(PowerOfAttorney.principal_iin_bin == iin_bin,
-                                                                  PowerOfAttorney.representative_iin == iin_bin))
-                                .order_by(PowerOfAttorney.number)))
 
 
 async def payment(s: AsyncSession, payment_id: str) -> Payment | None:

@@ -156,6 +156,3 @@ async def put(s: AsyncSession, model, key: str, values: dict):
     await s.flush()
     return row
 
-
-async def powers_of(s: AsyncSession, iin_bin: str) -> list[dict]:
-    return [power_of_attorney_view(p) for p in await repository.powers_of(s, iin_bin)]
