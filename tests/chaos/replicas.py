@@ -31,8 +31,8 @@ class Replicas(Chaos):
         self.stacks = [self.stack, self.second]
         #: instances the balancer does not send to: (index of the stack, service)
         self.out: set[tuple[int, str]] = set()
-        #: the killed instances coming back
-        self.restarts: list[threading.Thread] = []
+        #: the killed instances coming back, by fault
+        self.back: dict[str, threading.Thread] = {}
         self.report.backend += ", two instances of every service"
 
     def start(self) -> None:
@@ -42,16 +42,25 @@ class Replicas(Chaos):
         self.second.wait_healthy(120)
 
     def stop(self) -> None:
-        self._restarted()
+        self.recovered()
         self.second.stop_all()
         super().stop()
 
-    def _restarted(self) -> None:
-        for t in self.restarts:
+    def inject(self, kind: str) -> None:
+        """Kill the instance and go on: it comes back while the next service's instance is killed (a
+        service still coming back is not hit again)."""
+        if kind in self.back and self.back[kind].is_alive():
+            return
+        self.report.faults[kind] += 1
+        self.back[kind] = threading.Thread(target=self.fault, args=(kind,), name=kind)
+        self.back[kind].start()
+
+    def recovered(self) -> None:
+        for t in list(self.back.values()):
             t.join()
 
     async def drain(self) -> None:
-        await asyncio.to_thread(self._restarted)  # every instance back before the count
+        await asyncio.to_thread(self.recovered)  # every instance back before the count
         await super().drain()
 
     def url(self, service: str, path: str) -> str:
@@ -59,21 +68,13 @@ class Replicas(Chaos):
         prefix = "/api/v1" if service in ("portal", "provider_arm") else ""
         return self.random.choice(live).url(service) + prefix + path
 
-    def inject(self, kind: str) -> None:
+    def fault(self, kind: str) -> None:
         service = kind.split(":")[1]
-        if (1, service) in self.out:  # still coming back from the last kill: one instance out at a time
-            return
         self.log(f"  fault: the second instance of {service} killed")
-        self.report.faults[kind] += 1
         self.out.add((1, service))
         time.sleep(0.5)  # requests already sent there finish or fail; new ones go to the first instance
         self.second.stop(service, kill=True)
-        down = self.random.uniform(1.0, 3.0)
-        self.restarts.append(threading.Thread(target=self._restart, args=(service, down)))
-        self.restarts[-1].start()
-
-    def _restart(self, service: str, down: float) -> None:
-        time.sleep(down)
+        time.sleep(self.random.uniform(1.0, 3.0))
         self.second.start_service(service)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -307,19 +307,28 @@ class Chaos:
     # --- faults ---------------------------------------------------------------------------
     async def faults(self, stop: asyncio.Event, period: float) -> None:
         """Every fault kind once, in a random order, spread over ``period`` seconds, then again
-        until the load is over."""
+        until the load is over. A fault (a part down, then back) that outlasts its share of the
+        period is followed by the next one at once."""
+        at = time.monotonic()
         while not stop.is_set():
             kinds = list(self.fault_kinds)
             self.random.shuffle(kinds)
+            share = period / len(kinds)
             for kind in kinds:
-                await asyncio.sleep(self.random.uniform(0.3, 1.0) * period / len(kinds))
+                # its share of the period after the last fault began — or at once when that one ran long
+                at = max(at, time.monotonic() - share) + self.random.uniform(0.3, 1.0) * share
+                await asyncio.sleep(max(0.0, at - time.monotonic()))
                 if stop.is_set():
                     return
                 await asyncio.to_thread(self.inject, kind)
 
     def inject(self, kind: str) -> None:
-        self.log(f"  fault: {kind}")
+        """The fault ``kind``: the part down, and back."""
         self.report.faults[kind] += 1
+        self.fault(kind)
+
+    def fault(self, kind: str) -> None:
+        self.log(f"  fault: {kind}")
         if kind.startswith("kill:"):
             service = kind.split(":")[1]
             self.stack.stop(service, kill=True)
