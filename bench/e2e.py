@@ -46,7 +46,6 @@ class EndToEnd(Chaos):
         self.settings.outbox_poll_seconds = defaults.outbox_poll_seconds
         for key in ("EGOV_REVOCATION_FRESHNESS_SECONDS", "EGOV_GATEWAY_REDELIVERY_CAP_SECONDS"):
             self.stack.env.pop(key, None)
-        self.stack.env["EGOV_PORTAL_REGISTRATIONS"] = "1000000/hour"
         self.settle_timeout = settle_timeout
         self.quiet_timeout = quiet_timeout
         #: seconds of the quiet system sampled before each pass (its idle CPU)

@@ -148,6 +148,7 @@ class Chaos:
             "EGOV_GATEWAY_REDELIVERY_CAP_SECONDS": "10",
             # the load comes from a handful of applicants: lift their daily quotas
             "EGOV_PORTAL_DAILY_REQUESTS": "1000000", "EGOV_PORTAL_DAILY_ATTACHMENTS": "1000000",
+            "EGOV_PORTAL_REGISTRATIONS": "1000000/hour",  # every applicant registers from this one address
             "EGOV_PORTAL_DAILY_ATTACHMENT_BYTES": str(10**12),
         })
         self.report = Report("postgresql" if postgres else "sqlite", applications)
