@@ -18,7 +18,7 @@ SERVICES = ("nca", "gateway", "registries", "e_licensing", "provider_arm", "port
 FRONTENDS = ("web",)
 #: every process the launcher starts, in start order
 PROCESSES = SERVICES + FRONTENDS
-SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM, SystemId.REGISTRIES,
+SYSTEMS = (SystemId.GATEWAY, SystemId.PORTAL, SystemId.E_LICENSING, SystemId.PROVIDER_ARM, *SystemId.REGISTRIES,
            SystemId.CON)
 
 

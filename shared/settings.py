@@ -59,6 +59,10 @@ class CommonSettings(BaseSettings):
     #: web pages (which pass the browser's address on), a reverse proxy. Loopback by default, where the
     #: web pages run in development; in a deployment, the web and proxy hosts only ("" believes no one)
     trusted_proxies: str = "127.0.0.1,::1"
+    #: PostgreSQL connections each service process keeps open, and how many more it may open under
+    #: load: every process × (both) must stay under the server's max_connections (100 by default)
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
 
     @property
     def pki_dir(self) -> Path:
@@ -68,6 +72,12 @@ class CommonSettings(BaseSettings):
         if self.db_server == "sqlite":
             return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
         return f"{self.db_server.rstrip('/')}/{self.db_prefix}{service}"
+
+    def database(self, service: str):
+        """The service's :class:`shared.db.Database`, its connection pool as these settings size it."""
+        from shared.db import Database
+
+        return Database(self.database_url(service), pool_size=self.db_pool_size, max_overflow=self.db_max_overflow)
 
     def system_credentials(self, system_id: str) -> tuple[Path, Path]:
         """Key and certificate of an information system, issued by the development CA."""

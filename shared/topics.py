@@ -47,8 +47,12 @@ class SystemId:
     PORTAL = "portal"
     E_LICENSING = "e_licensing"
     PROVIDER_ARM = "provider_arm"
-    #: ГБД ФЛ, ГБД ЮЛ, ЕНИС and ПШЭП: one system answering the sync channel (docs/registries.md)
-    REGISTRIES = "registries"
+    #: the state registries, four systems answering the sync channel (services/registries, docs/registries.md)
+    GBD_FL = "gbd_fl"  #: ГБД ФЛ, the state database of individuals
+    GBD_UL = "gbd_ul"  #: ГБД ЮЛ, the state database of legal entities
+    ENIS = "enis"  #: ЕНИС, the notaries' information system (powers of attorney)
+    PSHEP = "pshep"  #: ПШЭП, the e-government payment gateway
+    REGISTRIES = (GBD_FL, GBD_UL, ENIS, PSHEP)
     #: the ЦОН desk (services/con, docs/con.md): operators accept paper packages and submit them
     CON = "con"
 
@@ -67,7 +71,7 @@ class ServiceId:
     #: e_licensing → the ЦОН: status notifications and the result of a request accepted at a ЦОН desk
     CON_NOTIFY = "CON_NOTIFY"
 
-    # --- sync channel: the state registries (recipient ``registries``, docs/registries.md) ----------
+    # --- sync channel: the state registries (recipients gbd_fl, gbd_ul, enis, pshep; docs/registries.md) ----------
     #: ГБД ФЛ: an individual by IIN
     GBDFL_PERSON = "GBDFL_PERSON"
     #: ГБД ЮЛ: an organisation by BIN

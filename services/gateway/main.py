@@ -56,7 +56,7 @@ class Gateway:
 
 
 def build(settings: GatewaySettings, registry: CollectorRegistry) -> Gateway:
-    db = Database(settings.database_url("gateway"))
+    db = settings.database("gateway")
     limits = limiter(settings.rate_limit_storage)
     return Gateway(
         settings=settings,

@@ -24,7 +24,10 @@ SYSTEMS = {
     SystemId.E_LICENSING: "ИС ГБД «Е-лицензирование»",
     SystemId.PROVIDER_ARM: "АРМ услугодателя (АРМ РШЭП / ИС АРМ ГБД ЕЛ)",
     SystemId.CON: "ИС ЦОН (АРМ оператора центра обслуживания населения)",
-    SystemId.REGISTRIES: "ГБД ФЛ, ГБД ЮЛ, ЕНИС, ПШЭП (государственные базы данных и платёжный шлюз)",
+    SystemId.GBD_FL: "ГБД ФЛ (государственная база данных «Физические лица»)",
+    SystemId.GBD_UL: "ГБД ЮЛ (государственная база данных «Юридические лица»)",
+    SystemId.ENIS: "ЕНИС (единая нотариальная информационная система)",
+    SystemId.PSHEP: "ПШЭП (платёжный шлюз электронного правительства)",
 }
 
 SERVICES = {
@@ -34,12 +37,17 @@ SERVICES = {
     ServiceId.PORTAL_NOTIFY: ("Статусы и результат в личный кабинет", SystemId.PORTAL),
     ServiceId.CON_NOTIFY: ("Статусы и результат в ЦОН (выдача по расписке)", SystemId.CON),
     # the sync channel: the state registries (docs/registries.md)
-    ServiceId.GBDFL_PERSON: ("ГБД ФЛ: сведения о физическом лице по ИИН", SystemId.REGISTRIES),
-    ServiceId.GBDUL_ORGANISATION: ("ГБД ЮЛ: сведения о юридическом лице по БИН", SystemId.REGISTRIES),
-    ServiceId.ENIS_POWER_OF_ATTORNEY: ("ЕНИС: нотариальная доверенность", SystemId.REGISTRIES),
-    ServiceId.PSHEP_PAYMENT_STATUS: ("ПШЭП: факт оплаты", SystemId.REGISTRIES),
-    ServiceId.PSHEP_PAY: ("ПШЭП: оплата услуги", SystemId.REGISTRIES),
+    ServiceId.GBDFL_PERSON: ("ГБД ФЛ: сведения о физическом лице по ИИН", SystemId.GBD_FL),
+    ServiceId.GBDUL_ORGANISATION: ("ГБД ЮЛ: сведения о юридическом лице по БИН", SystemId.GBD_UL),
+    ServiceId.ENIS_POWER_OF_ATTORNEY: ("ЕНИС: нотариальная доверенность", SystemId.ENIS),
+    ServiceId.PSHEP_PAYMENT_STATUS: ("ПШЭП: факт оплаты", SystemId.PSHEP),
+    ServiceId.PSHEP_PAY: ("ПШЭП: оплата услуги", SystemId.PSHEP),
 }
+
+
+#: the one system that answered for all four registries before each became its own (a data
+#: directory made then has its services pointed at the four)
+RETIRED_REGISTRIES = "registries"
 
 
 def routes() -> dict[str, str]:
@@ -90,9 +98,12 @@ async def seed(session: AsyncSession, credentials: dict[str, tuple[str, bytes]])
         row.cert_sha256 = cert_sha256(x509.load_pem_x509_certificate(cert_pem))
     await session.flush()
     for service_id, (title, recipient) in SERVICES.items():
-        if await repository.service(session, service_id) is None:
+        row = await repository.service(session, service_id)
+        if row is None:
             channel = "sync" if service_id in ServiceId.SYNC else "async"
             session.add(Service(service_id=service_id, title=title, recipient_id=recipient, channel=channel, enabled=True))
+        elif row.recipient_id == RETIRED_REGISTRIES:
+            row.recipient_id = recipient
     await session.flush()
     for route_id, recipient in routes().items():
         if await repository.route(session, ServiceId.ARM_PROCESS, route_id) is None:

@@ -41,7 +41,7 @@ def build(settings: NcaSettings | None = None) -> Nca:
     except NoCA:
         raise RuntimeError(f"no НУЦ in {settings.data_dir.resolve()}: run `egov up` (the bootstrap) first "
                            "or set EGOV_DATA_DIR") from None
-    db = Database(settings.database_url("nca"))
+    db = settings.database("nca")
     return Nca(
         settings=settings,
         db=db,

@@ -1,7 +1,8 @@
 """ГБД ФЛ, ГБД ЮЛ, ЕНИС and ПШЭП — the state registries behind the gateway's sync channel.
 
-One information system (``registries``) registered at the gateway with its НУЦ certificate; it
-consumes ``shep.deliver.registries`` and replies to each sync call (docs/registries.md).
+Four information systems registered at the gateway (``gbd_fl``, ``gbd_ul``, ``enis``, ``pshep``), each
+with its own НУЦ certificate, gateway password and topic; one process with one database answers the
+sync calls delivered to each (docs/registries.md).
 """
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from contextlib import asynccontextmanager
 
 from shared.app import configure_logging, create_app
 from shared.auth import load_secret
-from shared.db import Database
 from shared.messaging.sync import SyncResponder
 from shared.signing import Signer, TrustStore
-from shared.topics import SystemId
 
 from .handlers import handlers
 from .router import router
@@ -23,26 +22,27 @@ from .settings import RegistriesSettings
 class RegistriesRuntime:
     def __init__(self, settings: RegistriesSettings):
         self.settings = settings
-        self.system_id = SystemId.REGISTRIES
-        self.db = Database(settings.database_url("registries"))
+        self.db = settings.database("registries")
         self.trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation,
                                              freshness_seconds=settings.revocation_freshness_seconds)
-        keys = settings.pki_dir / "systems" / self.system_id
-        self.signer = Signer.from_dir(keys)
-        self.responder = SyncResponder(
-            system_id=self.system_id, bootstrap=settings.broker, gateway_url=settings.gateway_url,
-            password=(keys / "password").read_text().strip(), signer=self.signer, trust=self.trust,
-            handlers=handlers(self.db), max_age_seconds=settings.registries_sync_max_age_seconds)
-        self._task: asyncio.Task | None = None
+        self.responders: dict[str, SyncResponder] = {}
+        for system_id, served in handlers(self.db).items():
+            keys = settings.pki_dir / "systems" / system_id
+            self.responders[system_id] = SyncResponder(
+                system_id=system_id, bootstrap=settings.broker, gateway_url=settings.gateway_url,
+                password=(keys / "password").read_text().strip(), signer=Signer.from_dir(keys), trust=self.trust,
+                handlers=served, max_age_seconds=settings.registries_sync_max_age_seconds)
+        self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.responder.run())
+        self._tasks = [asyncio.create_task(r.run()) for r in self.responders.values()]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.responder.aclose()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for r in self.responders.values():
+            await r.aclose()
         await self.trust.aclose()
         await self.db.dispose()
 
@@ -51,11 +51,13 @@ class RegistriesRuntime:
             await self.db.ping()
 
         async def broker() -> None:
-            if not self.responder.connected:
-                raise RuntimeError("not connected to the broker")
+            down = [system_id for system_id, r in self.responders.items() if not r.connected]
+            if down:
+                raise RuntimeError(f"not connected to the broker: {', '.join(down)}")
 
         async def signing_key() -> None:
-            self.signer.sign(b"health")
+            for r in self.responders.values():
+                r.signer.sign(b"health")
 
         return {"database": database, "broker": broker, "signing_key": signing_key}
 
@@ -79,7 +81,8 @@ async def lifespan(app):
 app = create_app(
     "registries",
     title="ГБД ФЛ, ГБД ЮЛ, ЕНИС, ПШЭП (egov-sim)",
-    description="The state registries other systems ask through the gateway's sync channel (POST /shep/v1/sync): "
+    description="The state registries — four systems at the gateway: gbd_fl, gbd_ul, enis, pshep — that other "
+    "systems ask through the gateway's sync channel (POST /shep/v1/sync): "
     "GBDFL_PERSON (an individual by IIN), GBDUL_ORGANISATION (an organisation by BIN), ENIS_POWER_OF_ATTORNEY "
     "(a notarised power of attorney by number, or by principal and representative), PSHEP_PAYMENT_STATUS (a payment "
     "fact by id, or by payer and service) and PSHEP_PAY (the portal records the applicant's payment). This HTTP API "

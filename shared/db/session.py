@@ -14,13 +14,15 @@ def utcnow() -> datetime:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5):
+        """``pool_size`` / ``max_overflow``: the PostgreSQL connections kept open and opened beyond them
+        under load (``CommonSettings.db_pool_size``, ``db_max_overflow``); SQLite has one file."""
         self.url = url
         kwargs: dict = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.db import Database
 from shared.messaging.consumer import GatewayClient, GatewayConsumer, Handler
 from shared.messaging.outbox import Outbox, OutboxRelay
 from shared.messaging.sync import SyncClient
@@ -16,7 +15,7 @@ class SystemRuntime:
                  handlers: dict[str, Handler] | None = None):
         self.system_id = system_id
         self.settings = settings
-        self.db = Database(settings.database_url(system_id))
+        self.db = settings.database(system_id)
         self.trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation,
                                              freshness_seconds=settings.revocation_freshness_seconds)
         keys = settings.pki_dir / "systems" / system_id

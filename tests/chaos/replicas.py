@@ -26,6 +26,8 @@ class Replicas(Chaos):
     def __init__(self, **kw):
         kw.setdefault("faults", tuple(f"kill:{s}" for s in self.services))
         super().__init__(**kw)
+        # sixteen processes on one PostgreSQL (max_connections 100 by default): 5 connections each at most
+        self.stack.env.update(EGOV_DB_POOL_SIZE="3", EGOV_DB_MAX_OVERFLOW="2")
         self.second = Stack(self.settings, ports={name: free_port() for name in self.services},
                             env=dict(self.stack.env))
         self.stacks = [self.stack, self.second]

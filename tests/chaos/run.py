@@ -42,6 +42,7 @@ from egov import demo
 from egov.bootstrap import SERVICES as ALL_DATABASES
 from egov.bootstrap import prepare
 from egov.launcher import Stack, free_port
+from shared.app import is_outage
 from shared.db import Database
 from shared.envelope import canonical
 from shared.iin import make_iin
@@ -362,10 +363,17 @@ class Chaos:
 
     # --- the verdict ----------------------------------------------------------------------
     async def _db(self, service: str, work):
-        db = Database(self.settings.database_url(service))
+        """``work`` on the service's database; an outage (PostgreSQL restarting or full) is waited out."""
+        db = Database(self.settings.database_url(service), pool_size=1, max_overflow=0)
         try:
-            async with db.read() as s:
-                return await work(s)
+            for attempt in range(1, 31):
+                try:
+                    async with db.read() as s:
+                        return await work(s)
+                except Exception as exc:
+                    if not is_outage(exc) or attempt == 30:
+                        raise
+                    await asyncio.sleep(1)
         finally:
             await db.dispose()
 

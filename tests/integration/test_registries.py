@@ -54,12 +54,26 @@ def test_gbdfl_has_every_demo_applicant(system):
     for a in demo.APPLICANTS:
         answer = sync_call(system, "e_licensing", ServiceId.GBDFL_PERSON, {"iin": a["iin"]})
         person = answer.data["person"]
-        assert answer.recipient_id == "registries"
+        assert answer.recipient_id == "gbd_fl"
         assert person["iin"] == a["iin"] and person["full_name"] == (a.get("signer_name") or a["full_name"])
         assert person["birth_date"] and person["document_number"] and person["address"]
     err = refused(system, "e_licensing", ServiceId.GBDFL_PERSON, {"iin": "000101500017"})
     assert err.code == "PERSON_NOT_FOUND" and err.step == "process 4" and not err.retryable
     assert refused(system, "e_licensing", ServiceId.GBDFL_PERSON, {"iin": "12"}).code == "REGISTRY_QUERY_INVALID"
+
+
+def test_each_registry_answers_as_its_own_system(system):
+    """Four systems at the gateway, each signing its answers with its own НУЦ certificate."""
+    asked = {
+        (ServiceId.GBDFL_PERSON, "gbd_fl"): {"iin": "921201450129"},
+        (ServiceId.GBDUL_ORGANISATION, "gbd_ul"): {"bin": "100340005775"},
+        (ServiceId.ENIS_POWER_OF_ATTORNEY, "enis"): {"number": "2026-0001-N"},
+    }
+    for (service_id, system_id), data in asked.items():
+        assert sync_call(system, "e_licensing", service_id, data).recipient_id == system_id
+    paid = sync_call(system, "portal", ServiceId.PSHEP_PAY,
+                     {"payer_iin_bin": "921201450129", "service_code": "S1", "region": "almaty", "amount": 1})
+    assert paid.recipient_id == "pshep"
 
 
 def test_the_registries_are_healthy_and_know_the_con_and_its_operators(system):

@@ -73,7 +73,7 @@ def test_one_application_is_one_trace_across_http_and_kafka(system, tmp_path):
     # on to the provider, the provider's statuses and result back, and on to the cabinet and the ЦОН
     accepted = {(e["service_id"], e["recipient_id"]) for e in events(system, "gateway", trace_id)
                 if e["event"] == "message accepted"}
-    assert {(ServiceId.ELICENSE_SUBMIT, SystemId.E_LICENSING), (ServiceId.PSHEP_PAYMENT_STATUS, SystemId.REGISTRIES),
+    assert {(ServiceId.ELICENSE_SUBMIT, SystemId.E_LICENSING), (ServiceId.PSHEP_PAYMENT_STATUS, SystemId.PSHEP),
             (ServiceId.ARM_PROCESS, SystemId.PROVIDER_ARM), (ServiceId.ELICENSE_RESULT, SystemId.E_LICENSING),
             (ServiceId.PORTAL_NOTIFY, SystemId.PORTAL), (ServiceId.CON_NOTIFY, SystemId.CON)} <= accepted, accepted
     assert "registered" in {e["event"] for e in events(system, "e_licensing", trace_id)}

@@ -37,3 +37,29 @@ def test_no_code_is_declared_twice():
         if isinstance(node, ast.Dict) and len(node.keys) > 50:
             codes = [k.value for k in node.keys if isinstance(k, ast.Constant)]
             assert len(codes) == len(set(codes)), sorted({c for c in codes if codes.count(c) > 1})
+
+
+class _PgError(Exception):
+    """What SQLAlchemy's asyncpg adapter raises: the server's SQLSTATE on ``sqlstate``."""
+
+    def __init__(self, message: str, sqlstate: str | None):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("message, sqlstate, outage", [
+    ("the database system is shutting down", "57P03", True),
+    ("the database system is starting up", "57P03", True),
+    ("terminating connection due to administrator command", "57P01", True),
+    ("sorry, too many clients already", "53300", True),
+    ("server closed the connection unexpectedly", "08006", True),
+    ('duplicate key value violates unique constraint "requests_pkey"', "23505", False),
+    ('relation "requests" does not exist', "42P01", False),
+])
+def test_a_database_that_cannot_serve_now_is_an_outage_not_a_server_error(message, sqlstate, outage):
+    from sqlalchemy.exc import DBAPIError
+
+    from shared.app import is_outage
+
+    exc = DBAPIError("SELECT 1", {}, _PgError(message, sqlstate))
+    assert is_outage(exc) is outage

@@ -20,7 +20,7 @@ from services.registries.schemas import (
 from shared.db import Database
 from shared.errors import CATALOGUE, ApiError
 from shared.messaging.sync import SyncRequest, error_info
-from shared.topics import ServiceId
+from shared.topics import ServiceId, SystemId
 
 
 @pytest.fixture
@@ -115,8 +115,19 @@ def test_pshep_payment_is_recorded_once_per_call_and_found_by_id_or_payer(db):
                                                           service_code="S1")) == "PAYMENT_NOT_FOUND"
 
 
+def test_each_registry_is_its_own_system_serving_only_its_services(db):
+    served = {system_id: set(h) for system_id, h in handlers(db).items()}
+    assert served == {SystemId.GBD_FL: {ServiceId.GBDFL_PERSON}, SystemId.GBD_UL: {ServiceId.GBDUL_ORGANISATION},
+                      SystemId.ENIS: {ServiceId.ENIS_POWER_OF_ATTORNEY},
+                      SystemId.PSHEP: {ServiceId.PSHEP_PAYMENT_STATUS, ServiceId.PSHEP_PAY}}
+    # and the gateway routes each serviceId to the system that serves it
+    from services.gateway.seed import SERVICES
+    assert {sid: SERVICES[sid][1] for sid in ServiceId.SYNC} == {
+        sid: system_id for system_id, sids in served.items() for sid in sids}
+
+
 def test_sync_handlers_parse_the_query_and_answer_with_catalogue_codes(db):
-    h = handlers(db)
+    h = {sid: fn for served in handlers(db).values() for sid, fn in served.items()}
 
     def call(service_id, data, message_id="m"):
         return asyncio.run(h[service_id](SyncRequest(message_id, None, service_id, "e_licensing", data, {})))
