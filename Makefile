@@ -34,7 +34,7 @@ test-integration: $(STAMP)
 ##        latest.svg; PROFILE=1 adds a pass under py-spy (docs/performance.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench --n $(or $(N),5000) --clients $(or $(C),32) --rate $(or $(RATE),100) \
-		$(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL) --replicas) $(if $(PROFILE),--profile)
+		$(if $(EGOV_TEST_POSTGRES_URL),--postgres $(EGOV_TEST_POSTGRES_URL)) $(if $(PROFILE),--profile)
 
 ## chaos: thousands of applications while services, the broker, the НУЦ (and PostgreSQL) fail; prints one table
 chaos: $(STAMP)
