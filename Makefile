@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## test: set up and run the whole test suite (PostgreSQL tests too when EGOV_TEST_POSTGRES_URL is set)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
