@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from shared.db import Database
 from shared.db.migrate import upgrade
 from shared.pki.ca import DevCA
 from shared.settings import CommonSettings
@@ -57,7 +56,7 @@ async def seed_nca(settings: CommonSettings) -> None:
     ca = DevCA.load(settings.pki_dir / "ca", base_url=settings.nca_url)
     password = operators.ensure_password(settings.data_dir)
     certificates = await asyncio.to_thread(nca_seed.issued_files, settings.pki_dir, ca)
-    db = Database(settings.database_url("nca"))
+    db = settings.database("nca")
     try:
         async with db.session() as s:
             await nca_seed.seed(s, password, certificates)
@@ -85,7 +84,7 @@ async def seed(settings: CommonSettings) -> None:
         ("registries", lambda s: registries_seed.seed(s, demo.APPLICANTS, demo.operators())),
         ("con", lambda s: con_seed.seed(s, demo.con_operators())),
     ):
-        db = Database(settings.database_url(service))
+        db = settings.database(service)
         try:
             async with db.session() as s:
                 await fn(s)

@@ -14,7 +14,6 @@ from typing import Optional
 
 import typer
 
-from shared.db import Database
 from shared.settings import CommonSettings
 
 outbox_app = typer.Typer(help="Each service's outbox: messages the gateway refused for good.", no_args_is_help=True)
@@ -33,7 +32,7 @@ def _outbox_model(service: str):
 
 def _run(service: str, work):
     async def main():
-        db = Database(CommonSettings().database_url(service))
+        db = CommonSettings().database(service)
         try:
             return await work(db)
         finally:

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shared import jcs, telemetry
+from shared.db import is_outage
 from shared.errors import CATALOGUE, ApiError, error_body
 from shared.settings import CommonSettings
 
@@ -141,28 +142,6 @@ def _documented_openapi(app: FastAPI) -> Callable[[], dict]:
         return schema
 
     return openapi
-
-
-#: PostgreSQL's SQLSTATEs of a server that cannot serve now: class 08 (connection exception), 53
-#: (insufficient resources: too many connections, out of memory or disk), 57P01–57P03 (terminated
-#: by the administrator, crash shutdown, "the database system is shutting down / starting up")
-_OUTAGE_SQLSTATE_CLASSES = ("08", "53")
-_OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03"}
-
-
-def is_outage(exc: BaseException) -> bool:
-    """The database (or another peer) could not be reached, or is restarting: a retryable 503, not a 500."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-    if isinstance(exc, (OperationalError, PoolTimeout, ConnectionError, TimeoutError)):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-    return (exc.connection_invalidated or isinstance(exc.orig, (OSError, ConnectionError))
-            or sqlstate.startswith(_OUTAGE_SQLSTATE_CLASSES) or sqlstate in _OUTAGE_SQLSTATES
-            or "connection" in str(exc.orig).lower())
 
 
 def client_address(request: Request) -> str:

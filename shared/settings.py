@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.db import Database
+
 DEFAULT_PORTS = {
     "portal": 8001,
     "gateway": 8002,
@@ -73,10 +75,8 @@ class CommonSettings(BaseSettings):
             return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"
         return f"{self.db_server.rstrip('/')}/{self.db_prefix}{service}"
 
-    def database(self, service: str):
+    def database(self, service: str) -> Database:
         """The service's :class:`shared.db.Database`, its connection pool as these settings size it."""
-        from shared.db import Database
-
         return Database(self.database_url(service), pool_size=self.db_pool_size, max_overflow=self.db_max_overflow)
 
     def system_credentials(self, system_id: str) -> tuple[Path, Path]:

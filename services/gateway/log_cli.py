@@ -28,7 +28,7 @@ def _open(settings: GatewaySettings | None, *, offline: bool = False) -> tuple[G
     """``offline``: the seals' signatures and time-stamps are checked against the trust anchors only,
     without asking the НУЦ about revocation — an audit that needs no network."""
     settings = settings or GatewaySettings()
-    db = Database(settings.database_url("gateway"))
+    db = settings.database("gateway")
     trust = TrustStore.from_pki_dir(settings.pki_dir, check_revocation=settings.check_revocation and not offline)
     return settings, db, trust
 

@@ -1,2 +1,2 @@
 """Async SQLAlchemy for SQLite (aiosqlite) and PostgreSQL (asyncpg), and Alembic per service."""
-from shared.db.session import Database, utcnow  # noqa: F401
+from shared.db.session import Database, is_outage, utcnow  # noqa: F401

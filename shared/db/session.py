@@ -6,11 +6,32 @@ from datetime import datetime, timezone
 from typing import AsyncIterator
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+#: PostgreSQL's SQLSTATEs of a server that cannot serve now: class 08 (connection exception), 53
+#: (insufficient resources: too many connections, out of memory or disk), 57P01–57P03 (terminated
+#: by the administrator, crash shutdown, "the database system is shutting down / starting up")
+_OUTAGE_SQLSTATE_CLASSES = ("08", "53")
+_OUTAGE_SQLSTATES = {"57P01", "57P02", "57P03"}
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database (or another peer) could not be reached, or is restarting: a retryable 503, not a 500."""
+    if isinstance(exc, (OperationalError, PoolTimeout, ConnectionError, TimeoutError)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return (exc.connection_invalidated or isinstance(exc.orig, (OSError, ConnectionError))
+            or sqlstate.startswith(_OUTAGE_SQLSTATE_CLASSES) or sqlstate in _OUTAGE_SQLSTATES
+            or "connection" in str(exc.orig).lower())
 
 
 class Database:

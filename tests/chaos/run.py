@@ -42,8 +42,7 @@ from egov import demo
 from egov.bootstrap import SERVICES as ALL_DATABASES
 from egov.bootstrap import prepare
 from egov.launcher import Stack, free_port
-from shared.app import is_outage
-from shared.db import Database
+from shared.db import Database, is_outage
 from shared.envelope import canonical
 from shared.iin import make_iin
 from shared.pki.ca import DevCA

@@ -59,7 +59,7 @@ class _PgError(Exception):
 def test_a_database_that_cannot_serve_now_is_an_outage_not_a_server_error(message, sqlstate, outage):
     from sqlalchemy.exc import DBAPIError
 
-    from shared.app import is_outage
+    from shared.db import is_outage
 
     exc = DBAPIError("SELECT 1", {}, _PgError(message, sqlstate))
     assert is_outage(exc) is outage
